@@ -1,0 +1,3 @@
+"""peercall: self-hosted, private video calls between browsers, with a Python server."""
+
+__version__ = "0.1.0"

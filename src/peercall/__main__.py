@@ -1,0 +1,3 @@
+from peercall.cli import main
+
+raise SystemExit(main())

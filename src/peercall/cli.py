@@ -1,0 +1,127 @@
+"""The `peercall` command: `serve` runs the server, `calls` lists open calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from peercall import __version__
+from peercall.config import ConfigError, Settings, load_settings
+from peercall.server.admin import admin_token_path
+
+# The transport refuses frames this many times over the protocol limit outright
+# (close code 1009); frames in between get a `message-too-large` error reply.
+TRANSPORT_SIZE_FACTOR = 4
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML file with settings")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--data-dir", help="where calls are kept (default ./peercall-data)")
+    parser.add_argument("--public-url", help="base URL for call links, behind a proxy")
+    parser.add_argument(
+        "--ice-servers",
+        metavar="JSON",
+        help='ICE servers as JSON, e.g. \'[{"urls": "stun:stun.example.org"}]\'; "[]" for none',
+    )
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "public_url": args.public_url,
+        "log_level": args.log_level,
+    }
+    if args.ice_servers is not None:
+        try:
+            overrides["ice_servers"] = json.loads(args.ice_servers)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--ice-servers is not valid JSON: {exc}") from exc
+    return load_settings(config_file=args.config, overrides=overrides)
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from peercall.server.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
+    print(f"peercall {__version__} is running at http://{shown_host}:{settings.port}/", flush=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # Access logs would write call links (secrets) to disk: peercall logs its
+        # own events with shortened ids instead.
+        access_log=False,
+        ws_max_size=settings.max_message_bytes * TRANSPORT_SIZE_FACTOR,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def list_calls(settings: Settings, server: str | None, token: str | None) -> int:
+    base = server or f"http://{settings.host}:{settings.port}"
+    if token is None:
+        path = admin_token_path(settings)
+        if not path.exists():
+            print(f"no admin token: pass --token or run from the server's data dir ({path})")
+            return 2
+        token = path.read_text().strip()
+    try:
+        response = httpx.get(
+            base.rstrip("/") + "/api/calls", headers={"authorization": f"Bearer {token}"}
+        )
+    except httpx.HTTPError as exc:
+        print(f"cannot reach the server at {base}: {exc}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"the server refused: {response.json()['error']['message']}", file=sys.stderr)
+        return 1
+    calls = response.json()["calls"]
+    if not calls:
+        print("no open calls")
+    for call in calls:
+        print(f"{call['call_id']}  {call['members']} in call")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peercall", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"peercall {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the web app and signaling server")
+    add_settings_flags(serve_parser)
+    calls_parser = commands.add_parser("calls", help="list open calls (needs the admin token)")
+    add_settings_flags(calls_parser)
+    calls_parser.add_argument("--server", help="server base URL (default from settings)")
+    calls_parser.add_argument("--token", help="admin token (default: read from the data dir)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        print(f"peercall: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(settings)
+    return list_calls(settings, args.server, args.token)

@@ -1,0 +1,115 @@
+"""One `Settings` object for the whole server.
+
+Each setting is read, in increasing priority, from: its default, a TOML file
+(`--config FILE` or `PEERCALL_CONFIG`), an environment variable `PEERCALL_<NAME>`
+and a command-line flag. Every source goes through the same msgspec validation, so
+a typo in any of them stops the server with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
+ENV_PREFIX = "PEERCALL_"
+
+
+class IceServer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One entry of `RTCConfiguration.iceServers`, as the browser expects it."""
+
+    urls: list[str] | str
+    username: str | None = None
+    credential: str | None = None
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Everything the server can be told. Defaults need no other service."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    data_dir: str = "./peercall-data"
+    # Base URL put in call links, for a server behind a reverse proxy; by default
+    # links are built from the address the browser used.
+    public_url: str | None = None
+    ice_servers: list[IceServer] = msgspec.field(
+        default_factory=lambda: [msgspec.convert(s, IceServer) for s in DEFAULT_ICE_SERVERS]
+    )
+    # Bearer token for the operator's list of calls; generated and kept in the data
+    # dir when not given.
+    admin_token: str | None = None
+    call_capacity: Annotated[int, msgspec.Meta(ge=2, le=2)] = 2
+    # A call nobody has been in for this long ends and its link stops working.
+    call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
+    # Messages larger than this get a `message-too-large` error; the connection stays.
+    max_message_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    log_level: str = "info"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+SETTING_NAMES: tuple[str, ...] = Settings.__struct_fields__
+
+
+class ConfigError(Exception):
+    """A setting from a file, the environment or a flag is not valid."""
+
+
+def _parse_env_value(name: str, raw: str) -> Any:
+    """Environment values are text; lists (ICE servers) are given as JSON."""
+    if name == "ice_servers":
+        if raw.strip() == "":
+            return []
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{ENV_PREFIX}ICE_SERVERS is not valid JSON: {exc}") from exc
+    return raw
+
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in SETTING_NAMES:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = _parse_env_value(name, raw)
+    return values
+
+
+def settings_from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(
+    *,
+    config_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults < file < environment < overrides (flags) into one Settings."""
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    file_name = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if file_name:
+        merged.update(settings_from_file(Path(file_name)))
+    merged.update(settings_from_env(environ))
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        # Strings from the environment become ints/floats here (strict=False).
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc

@@ -1,0 +1,158 @@
+"""`create_app(settings)`: the web page, the HTTP API and the signaling WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from peercall.config import Settings
+from peercall.ids import is_call_id, new_call_id
+from peercall.server.admin import is_authorized, resolve_admin_token
+from peercall.server.calls import CallRoster
+from peercall.server.headers import SecurityHeadersMiddleware
+from peercall.server.protocol import ERROR_MESSAGES, ErrorCode
+from peercall.server.signaling import SignalingHub, short_id
+from peercall.server.store import CallStore
+from peercall.server.store.sqlite import SqliteCallStore
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+logger = logging.getLogger("peercall.server")
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(msgspec.json.encode(content), status_code, media_type="application/json")
+
+
+def error_response(code: ErrorCode, status_code: int, message: str | None = None) -> Response:
+    body = {"error": {"code": str(code), "message": message or ERROR_MESSAGES[code]}}
+    return json_response(body, status_code)
+
+
+class CallsApi:
+    """HTTP endpoints about calls; WebSocket signaling does everything else."""
+
+    def __init__(self, settings: Settings, store: CallStore, roster: CallRoster) -> None:
+        self.settings = settings
+        self.store = store
+        self.roster = roster
+        self.admin_token = resolve_admin_token(settings)
+
+    def call_url(self, request: Request, call_id: str) -> str:
+        base = self.settings.public_url or str(request.base_url)
+        return base.rstrip("/") + "/c/" + call_id
+
+    def describe(self, request: Request, call_id: str) -> dict[str, Any]:
+        return {
+            "call_id": call_id,
+            "url": self.call_url(request, call_id),
+            "members": self.roster.member_count(call_id),
+            "capacity": self.roster.capacity,
+        }
+
+    async def create(self, request: Request) -> Response:
+        call_id = new_call_id()
+        await self.store.create_call(call_id, time.time())
+        logger.info("created call=%s", short_id(call_id))
+        return json_response(self.describe(request, call_id), 201)
+
+    async def show(self, request: Request) -> Response:
+        call_id = request.path_params["call_id"]
+        record = await self.store.get_call(call_id) if is_call_id(call_id) else None
+        if record is None:
+            return error_response(ErrorCode.CALL_NOT_FOUND, 404)
+        if record.ended:
+            return error_response(ErrorCode.CALL_ENDED, 410)
+        return json_response(self.describe(request, call_id))
+
+    async def list_open(self, request: Request) -> Response:
+        if not is_authorized(request.headers.get("authorization"), self.admin_token):
+            return error_response(
+                ErrorCode.UNAUTHORIZED, 401, "This list needs the operator's admin token."
+            )
+        calls = [
+            {
+                "call_id": record.call_id,
+                "created_at": record.created_at,
+                "last_activity": record.last_activity,
+                "members": self.roster.member_count(record.call_id),
+            }
+            for record in await self.store.open_calls()
+        ]
+        return json_response({"calls": calls})
+
+
+async def end_idle_calls(settings: Settings, store: CallStore, roster: CallRoster) -> int:
+    """End every call that nobody has been in for `call_ttl_seconds`."""
+    ended = 0
+    now = time.time()
+    for call_id in await store.idle_calls(now - settings.call_ttl_seconds):
+        if roster.member_count(call_id) == 0:
+            await store.end_call(call_id, now)
+            ended += 1
+    return ended
+
+
+async def sweep_forever(settings: Settings, store: CallStore, roster: CallRoster) -> None:
+    interval = min(60.0, settings.call_ttl_seconds / 4)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await end_idle_calls(settings, store, roster)
+        except Exception:
+            logger.exception("could not end idle calls")
+
+
+def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
+    store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
+    roster = CallRoster(settings.call_capacity)
+    hub = SignalingHub(settings, store, roster)
+    api = CallsApi(settings, store, roster)
+    page = WEB_DIR / "index.html"
+
+    async def index(request: Request) -> Response:
+        return FileResponse(page, headers={"cache-control": "no-cache"})
+
+    async def healthz(request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        sweeper = asyncio.create_task(sweep_forever(settings, store, roster))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await store.close()
+
+    routes = [
+        Route("/", index),
+        Route("/c/{call_id}", index),
+        Route("/healthz", healthz),
+        Route("/api/calls", api.create, methods=["POST"]),
+        Route("/api/calls", api.list_open, methods=["GET"]),
+        Route("/api/calls/{call_id}", api.show, methods=["GET"]),
+        WebSocketRoute("/ws", hub.serve),
+        Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeadersMiddleware)]
+    )
+    app.state.hub = hub
+    app.state.store = store
+    return app

@@ -1,0 +1,165 @@
+"""Who is in which call, and where each signal goes. No sockets, no storage.
+
+Every operation returns the `Delivery`s it causes (recipient + message) and the
+caller writes them out; that keeps this module testable alone and reusable by any
+transport or store. Deliveries for one recipient are returned in the order they
+must arrive.
+
+The *open offer*: a member alone in a call may send an offer and its candidates to
+"next" before anybody has joined. They are held here, in order, and handed to the
+next member who joins, right after that member's `joined`. Later signals to "next"
+from the same member go straight to that newcomer. This lets a joiner answer at
+once instead of waiting a round trip for an offer, and it is why a candidate sent
+before the other side exists is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peercall.ids import new_peer_id
+from peercall.server.protocol import (
+    NEXT_PEER,
+    ErrorCode,
+    LeaveReason,
+    Offer,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    ProtocolError,
+    RelayedSignal,
+    ServerMessage,
+    Signal,
+    relayed,
+)
+
+# How many signals one open offer may hold before anybody joins. An offer and its
+# candidates are a few dozen at most; more means a broken or hostile client.
+MAX_OPEN_OFFER_SIGNALS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    to: str
+    message: ServerMessage
+
+
+@dataclass(slots=True)
+class OpenOffer:
+    signals: list[RelayedSignal] = field(default_factory=list)
+    taker: str | None = None
+
+
+@dataclass(slots=True)
+class Member:
+    peer_id: str
+    name: str = ""
+    open_offer: OpenOffer | None = None
+
+    def info(self) -> PeerInfo:
+        return PeerInfo(peer_id=self.peer_id, name=self.name)
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    capacity: int
+    members: dict[str, Member] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    member: Member
+    peers: list[PeerInfo]
+    # For the newcomer these come after its `joined`; for others, any time.
+    deliveries: list[Delivery]
+
+
+class CallRoster:
+    """The live members of every call this process serves."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._calls: dict[str, Call] = {}
+
+    def member_count(self, call_id: str) -> int:
+        call = self._calls.get(call_id)
+        return len(call.members) if call else 0
+
+    def is_member(self, call_id: str, peer_id: str) -> bool:
+        call = self._calls.get(call_id)
+        return call is not None and peer_id in call.members
+
+    def join(self, call_id: str, name: str = "") -> JoinResult:
+        """Add a member; raise CALL_FULL when there is no seat left."""
+        call = self._calls.get(call_id) or Call(call_id, self.capacity)
+        if len(call.members) >= call.capacity:
+            raise ProtocolError(
+                ErrorCode.CALL_FULL, f"This call is full: it holds {call.capacity} people."
+            )
+        newcomer = Member(peer_id=new_peer_id(), name=name)
+        peers = [member.info() for member in call.members.values()]
+        deliveries: list[Delivery] = []
+        for member in call.members.values():
+            offer = member.open_offer
+            took_offer = offer is not None and offer.taker is None
+            if offer is not None and took_offer:
+                offer.taker = newcomer.peer_id
+                deliveries.extend(Delivery(newcomer.peer_id, s) for s in offer.signals)
+                offer.signals.clear()
+            deliveries.append(
+                Delivery(
+                    member.peer_id,
+                    PeerJoined(peer_id=newcomer.peer_id, name=name, open_offer=took_offer),
+                )
+            )
+        call.members[newcomer.peer_id] = newcomer
+        self._calls[call_id] = call
+        return JoinResult(newcomer, peers, deliveries)
+
+    def relay(self, call_id: str, sender_id: str, signal: Signal) -> list[Delivery]:
+        """Route one offer/answer/candidate/end-of-candidates from a member."""
+        call = self._calls.get(call_id)
+        sender = call.members.get(sender_id) if call else None
+        if call is None or sender is None:
+            raise ProtocolError(ErrorCode.NOT_IN_CALL)
+        message = relayed(signal, sender_id)
+        if signal.to == NEXT_PEER:
+            return self._relay_to_next(call, sender, signal, message)
+        if signal.to == sender_id or signal.to not in call.members:
+            raise ProtocolError(ErrorCode.UNKNOWN_PEER)
+        return [Delivery(signal.to, message)]
+
+    @staticmethod
+    def _relay_to_next(
+        call: Call, sender: Member, signal: Signal, message: RelayedSignal
+    ) -> list[Delivery]:
+        if isinstance(signal, Offer):
+            # A new offer to "next" starts a new open offer, whatever came before.
+            sender.open_offer = OpenOffer()
+        offer = sender.open_offer
+        if offer is None:
+            raise ProtocolError(ErrorCode.NO_OPEN_OFFER)
+        if offer.taker is None:
+            if len(offer.signals) >= MAX_OPEN_OFFER_SIGNALS:
+                raise ProtocolError(
+                    ErrorCode.QUEUE_FULL,
+                    f"An open offer holds at most {MAX_OPEN_OFFER_SIGNALS} signals.",
+                )
+            offer.signals.append(message)
+            return []
+        if offer.taker in call.members:
+            return [Delivery(offer.taker, message)]
+        # The member who took the offer has left: its peer connection is gone too.
+        return []
+
+    def leave(self, call_id: str, peer_id: str, reason: LeaveReason = "left") -> list[Delivery]:
+        """Remove a member; everybody left in the call is told."""
+        call = self._calls.get(call_id)
+        if call is None or call.members.pop(peer_id, None) is None:
+            return []
+        if not call.members:
+            del self._calls[call_id]
+            return []
+        notice = PeerLeft(peer_id=peer_id, reason=reason)
+        return [Delivery(member_id, notice) for member_id in call.members]

@@ -1,0 +1,273 @@
+"""The signaling protocol: every message type on the wire, and every error code.
+
+This module is the single source of truth for `docs/protocol.md`. Messages are JSON
+objects with a `"type"` field; msgspec validates each one against its struct, so
+no hand-written checks stand between the network and the call state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+
+from peercall.config import IceServer
+from peercall.ids import CALL_ID_PATTERN, PEER_ID_PATTERN, TARGET_PATTERN
+
+PROTOCOL_VERSION = 1
+# Address of the member who will join next: a member alone in a call can send its
+# offer and candidates before anybody is there to receive them (see "open offer").
+NEXT_PEER = "next"
+
+CallId = Annotated[str, msgspec.Meta(pattern=CALL_ID_PATTERN)]
+PeerId = Annotated[str, msgspec.Meta(pattern=PEER_ID_PATTERN)]
+Target = Annotated[str, msgspec.Meta(pattern=TARGET_PATTERN)]
+DisplayName = Annotated[str, msgspec.Meta(max_length=64)]
+Sdp = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable error codes; each has one default human message below."""
+
+    BAD_JSON = "bad-json"
+    UNKNOWN_TYPE = "unknown-type"
+    INVALID_MESSAGE = "invalid-message"
+    MESSAGE_TOO_LARGE = "message-too-large"
+    NOT_IN_CALL = "not-in-call"
+    ALREADY_IN_CALL = "already-in-call"
+    CALL_NOT_FOUND = "call-not-found"
+    CALL_ENDED = "call-ended"
+    CALL_FULL = "call-full"
+    UNKNOWN_PEER = "unknown-peer"
+    NO_OPEN_OFFER = "no-open-offer"
+    QUEUE_FULL = "queue-full"
+    UNAUTHORIZED = "unauthorized"
+    INTERNAL_ERROR = "internal-error"
+
+
+ERROR_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BAD_JSON: "The message is not valid JSON.",
+    ErrorCode.UNKNOWN_TYPE: "Unknown message type.",
+    ErrorCode.INVALID_MESSAGE: "The message does not match its schema.",
+    ErrorCode.MESSAGE_TOO_LARGE: "The message is larger than the server accepts.",
+    ErrorCode.NOT_IN_CALL: "Join a call first.",
+    ErrorCode.ALREADY_IN_CALL: "This connection is already in a call; leave it first.",
+    ErrorCode.CALL_NOT_FOUND: "This call does not exist. Check the link.",
+    ErrorCode.CALL_ENDED: "This call has ended.",
+    ErrorCode.CALL_FULL: "This call is full.",
+    ErrorCode.UNKNOWN_PEER: "There is no such person in this call.",
+    ErrorCode.NO_OPEN_OFFER: "Send an offer to 'next' before candidates to 'next'.",
+    ErrorCode.QUEUE_FULL: "Too many signals are waiting for this recipient.",
+    ErrorCode.UNAUTHORIZED: "This needs the operator's admin token.",
+    ErrorCode.INTERNAL_ERROR: "The server failed to handle this message.",
+}
+
+
+class ProtocolError(Exception):
+    """A request the server refuses; becomes one `error` message on the wire."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or ERROR_MESSAGES[code]
+        super().__init__(f"{code}: {self.message}")
+
+
+# --- client -> server -------------------------------------------------------------
+
+
+class _ClientMessage(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen=True):
+    pass
+
+
+class IceCandidateInit(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    """`RTCIceCandidateInit`, as `RTCIceCandidate.toJSON()` gives it."""
+
+    candidate: Annotated[str, msgspec.Meta(max_length=2048)]
+    sdpMid: str | None = None
+    sdpMLineIndex: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None
+    usernameFragment: str | None = None
+
+
+class Join(_ClientMessage, tag="join"):
+    call_id: CallId
+    name: DisplayName = ""
+
+
+class Offer(_ClientMessage, tag="offer"):
+    to: Target
+    sdp: Sdp
+
+
+class Answer(_ClientMessage, tag="answer"):
+    to: PeerId
+    sdp: Sdp
+
+
+class Candidate(_ClientMessage, tag="candidate"):
+    to: Target
+    candidate: IceCandidateInit
+
+
+class EndOfCandidates(_ClientMessage, tag="end-of-candidates"):
+    to: Target
+
+
+class Leave(_ClientMessage, tag="leave"):
+    pass
+
+
+class Ping(_ClientMessage, tag="ping"):
+    pass
+
+
+Signal = Offer | Answer | Candidate | EndOfCandidates
+ClientMessage = Join | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping
+CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
+    cls.__struct_config__.tag
+    for cls in (Join, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping)
+)
+
+
+# --- server -> client -------------------------------------------------------------
+
+
+class _ServerMessage(msgspec.Struct, tag_field="type", frozen=True, omit_defaults=True):
+    pass
+
+
+class PeerInfo(msgspec.Struct, frozen=True):
+    peer_id: str
+    name: str = ""
+
+
+class Joined(_ServerMessage, tag="joined"):
+    call_id: str
+    peer_id: str
+    peers: list[PeerInfo]
+    ice_servers: list[IceServer]
+    capacity: int
+    protocol: int = PROTOCOL_VERSION
+
+
+class PeerJoined(_ServerMessage, tag="peer-joined"):
+    peer_id: str
+    name: str = ""
+    # True when the newcomer was handed this member's open offer: the member must
+    # now address that peer connection's signals to `peer_id` (or keep using "next").
+    open_offer: bool = False
+
+
+LeaveReason = Literal["left", "disconnected"]
+
+
+class PeerLeft(_ServerMessage, tag="peer-left"):
+    peer_id: str
+    reason: LeaveReason = "left"
+
+
+class Left(_ServerMessage, tag="left"):
+    call_id: str
+
+
+class RelayedOffer(_ServerMessage, tag="offer"):
+    from_: str = msgspec.field(name="from")
+    sdp: str = ""
+
+
+class RelayedAnswer(_ServerMessage, tag="answer"):
+    from_: str = msgspec.field(name="from")
+    sdp: str = ""
+
+
+class RelayedCandidate(_ServerMessage, tag="candidate"):
+    from_: str = msgspec.field(name="from")
+    candidate: IceCandidateInit | None = None
+
+
+class RelayedEndOfCandidates(_ServerMessage, tag="end-of-candidates"):
+    from_: str = msgspec.field(name="from")
+
+
+class Pong(_ServerMessage, tag="pong"):
+    pass
+
+
+class Error(_ServerMessage, tag="error"):
+    code: str
+    message: str
+
+
+RelayedSignal = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedEndOfCandidates
+ServerMessage = (
+    Joined
+    | PeerJoined
+    | PeerLeft
+    | Left
+    | RelayedOffer
+    | RelayedAnswer
+    | RelayedCandidate
+    | RelayedEndOfCandidates
+    | Pong
+    | Error
+)
+
+
+def relayed(signal: Signal, sender: str) -> RelayedSignal:
+    """The message a recipient gets for `signal`: same content, `from` instead of `to`."""
+    match signal:
+        case Offer(sdp=sdp):
+            return RelayedOffer(from_=sender, sdp=sdp)
+        case Answer(sdp=sdp):
+            return RelayedAnswer(from_=sender, sdp=sdp)
+        case Candidate(candidate=candidate):
+            return RelayedCandidate(from_=sender, candidate=candidate)
+        case EndOfCandidates():
+            return RelayedEndOfCandidates(from_=sender)
+    raise TypeError(f"not a signal: {signal!r}")
+
+
+def error_message(error: ProtocolError) -> Error:
+    return Error(code=str(error.code), message=error.message)
+
+
+class MessageCodec:
+    """Turns frames into validated client messages and server messages into frames."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._decoder = msgspec.json.Decoder(ClientMessage)
+        self._encoder = msgspec.json.Encoder()
+
+    def decode(self, frame: str | bytes) -> ClientMessage:
+        """Validate one frame; raise ProtocolError with the code a client can act on."""
+        size = len(frame.encode() if isinstance(frame, str) else frame)
+        if size > self.max_message_bytes:
+            raise ProtocolError(
+                ErrorCode.MESSAGE_TOO_LARGE,
+                f"The message is {size} bytes; the limit is {self.max_message_bytes}.",
+            )
+        try:
+            return self._decoder.decode(frame)
+        except msgspec.ValidationError as exc:
+            raise self._classify(frame, exc) from None
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(
+                ErrorCode.BAD_JSON, f"The message is not valid JSON: {exc}"
+            ) from None
+
+    @staticmethod
+    def _classify(frame: str | bytes, exc: msgspec.ValidationError) -> ProtocolError:
+        # Only on the error path: tell an unknown `type` apart from a bad field.
+        try:
+            envelope = msgspec.json.decode(frame)
+        except msgspec.DecodeError:
+            envelope = None
+        if isinstance(envelope, dict):
+            kind = envelope.get("type")
+            if isinstance(kind, str) and kind not in CLIENT_MESSAGE_TYPES:
+                return ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind[:40]!r}.")
+        return ProtocolError(ErrorCode.INVALID_MESSAGE, f"Invalid message: {exc}")
+
+    def encode(self, message: ServerMessage) -> str:
+        return self._encoder.encode(message).decode()

@@ -1,0 +1,62 @@
+"""What the server needs from storage: calls that outlive the process, and their history.
+
+Live membership is not stored here: it lives with the sockets (`calls.CallRoster`).
+A store only has to answer "does this call exist, has it ended" and keep the record
+of what happened, so a call link keeps working after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+EventKind = Literal["created", "join", "leave", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    created_at: float
+    last_activity: float
+    ended_at: float | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    call_id: str
+    at: float
+    kind: EventKind
+    peer_id: str | None = None
+
+
+class CallStore(Protocol):
+    async def open(self) -> None:
+        """Connect and create the schema; called once before any other method."""
+
+    async def close(self) -> None: ...
+
+    async def create_call(self, call_id: str, now: float) -> CallRecord:
+        """Record a new call and its `created` event."""
+
+    async def get_call(self, call_id: str) -> CallRecord | None: ...
+
+    async def record_event(
+        self, call_id: str, kind: EventKind, peer_id: str | None, now: float
+    ) -> None:
+        """Append to the call's history and mark it active at `now`."""
+
+    async def end_call(self, call_id: str, now: float) -> None:
+        """Mark the call ended (its link stops working) and record `ended`."""
+
+    async def open_calls(self) -> list[CallRecord]:
+        """Calls not ended, oldest first."""
+
+    async def idle_calls(self, inactive_since: float) -> list[str]:
+        """Ids of calls not ended whose last activity is before `inactive_since`."""
+
+    async def events(self, call_id: str) -> list[CallEvent]:
+        """The call's history in the order it happened."""
