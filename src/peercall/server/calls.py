@@ -36,6 +36,9 @@ from peercall.server.protocol import (
 # How many signals one open offer may hold before anybody joins. An offer and its
 # candidates are a few dozen at most; more means a broken or hostile client.
 MAX_OPEN_OFFER_SIGNALS = 256
+# Taken open offers are remembered (to route late "next" signals to their taker)
+# up to this many per member; older ones are forgotten.
+MAX_TAKEN_OPEN_OFFERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Delivery:
 
 @dataclass(slots=True)
 class OpenOffer:
+    session: str
     signals: list[RelayedSignal] = field(default_factory=list)
     taker: str | None = None
 
@@ -54,7 +58,14 @@ class OpenOffer:
 class Member:
     peer_id: str
     name: str = ""
-    open_offer: OpenOffer | None = None
+    # By session, oldest first; at most one is untaken (the newest).
+    open_offers: dict[str, OpenOffer] = field(default_factory=dict)
+
+    def untaken_open_offer(self) -> OpenOffer | None:
+        for offer in self.open_offers.values():
+            if offer.taker is None:
+                return offer
+        return None
 
     def info(self) -> PeerInfo:
         return PeerInfo(peer_id=self.peer_id, name=self.name)
@@ -101,18 +112,17 @@ class CallRoster:
         peers = [member.info() for member in call.members.values()]
         deliveries: list[Delivery] = []
         for member in call.members.values():
-            offer = member.open_offer
-            took_offer = offer is not None and offer.taker is None
-            if offer is not None and took_offer:
+            offer = member.untaken_open_offer()
+            if offer is not None:
                 offer.taker = newcomer.peer_id
                 deliveries.extend(Delivery(newcomer.peer_id, s) for s in offer.signals)
                 offer.signals.clear()
-            deliveries.append(
-                Delivery(
-                    member.peer_id,
-                    PeerJoined(peer_id=newcomer.peer_id, name=name, open_offer=took_offer),
-                )
+            notice = PeerJoined(
+                peer_id=newcomer.peer_id,
+                name=name,
+                open_offer_session=offer.session if offer else None,
             )
+            deliveries.append(Delivery(member.peer_id, notice))
         call.members[newcomer.peer_id] = newcomer
         self._calls[call_id] = call
         return JoinResult(newcomer, peers, deliveries)
@@ -134,12 +144,17 @@ class CallRoster:
     def _relay_to_next(
         call: Call, sender: Member, signal: Signal, message: RelayedSignal
     ) -> list[Delivery]:
-        if isinstance(signal, Offer):
-            # A new offer to "next" starts a new open offer, whatever came before.
-            sender.open_offer = OpenOffer()
-        offer = sender.open_offer
+        offers = sender.open_offers
+        offer = offers.get(signal.session)
         if offer is None:
-            raise ProtocolError(ErrorCode.NO_OPEN_OFFER)
+            if not isinstance(signal, Offer):
+                raise ProtocolError(ErrorCode.NO_OPEN_OFFER)
+            # A newcomer must get only the newest offer: forget untaken older ones.
+            for session in [s for s, o in offers.items() if o.taker is None]:
+                del offers[session]
+            while len(offers) >= MAX_TAKEN_OPEN_OFFERS:
+                del offers[next(iter(offers))]
+            offer = offers[signal.session] = OpenOffer(signal.session)
         if offer.taker is None:
             if len(offer.signals) >= MAX_OPEN_OFFER_SIGNALS:
                 raise ProtocolError(

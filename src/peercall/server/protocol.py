@@ -25,6 +25,9 @@ PeerId = Annotated[str, msgspec.Meta(pattern=PEER_ID_PATTERN)]
 Target = Annotated[str, msgspec.Meta(pattern=TARGET_PATTERN)]
 DisplayName = Annotated[str, msgspec.Meta(max_length=64)]
 Sdp = Annotated[str, msgspec.Meta(min_length=1)]
+# Names one peer connection between two members; chosen by whoever makes its first
+# offer and carried by every signal of it, so stale signals can be told apart.
+SessionId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class ErrorCode(StrEnum):
@@ -96,21 +99,25 @@ class Join(_ClientMessage, tag="join"):
 
 class Offer(_ClientMessage, tag="offer"):
     to: Target
+    session: SessionId
     sdp: Sdp
 
 
 class Answer(_ClientMessage, tag="answer"):
     to: PeerId
+    session: SessionId
     sdp: Sdp
 
 
 class Candidate(_ClientMessage, tag="candidate"):
     to: Target
+    session: SessionId
     candidate: IceCandidateInit
 
 
 class EndOfCandidates(_ClientMessage, tag="end-of-candidates"):
     to: Target
+    session: SessionId
 
 
 class Leave(_ClientMessage, tag="leave"):
@@ -153,9 +160,9 @@ class Joined(_ServerMessage, tag="joined"):
 class PeerJoined(_ServerMessage, tag="peer-joined"):
     peer_id: str
     name: str = ""
-    # True when the newcomer was handed this member's open offer: the member must
-    # now address that peer connection's signals to `peer_id` (or keep using "next").
-    open_offer: bool = False
+    # The session of this member's open offer that the newcomer was handed, if any:
+    # that peer connection now belongs to `peer_id`.
+    open_offer_session: str | None = None
 
 
 LeaveReason = Literal["left", "disconnected"]
@@ -172,21 +179,25 @@ class Left(_ServerMessage, tag="left"):
 
 class RelayedOffer(_ServerMessage, tag="offer"):
     from_: str = msgspec.field(name="from")
+    session: str = ""
     sdp: str = ""
 
 
 class RelayedAnswer(_ServerMessage, tag="answer"):
     from_: str = msgspec.field(name="from")
+    session: str = ""
     sdp: str = ""
 
 
 class RelayedCandidate(_ServerMessage, tag="candidate"):
     from_: str = msgspec.field(name="from")
+    session: str = ""
     candidate: IceCandidateInit | None = None
 
 
 class RelayedEndOfCandidates(_ServerMessage, tag="end-of-candidates"):
     from_: str = msgspec.field(name="from")
+    session: str = ""
 
 
 class Pong(_ServerMessage, tag="pong"):
@@ -215,15 +226,16 @@ ServerMessage = (
 
 def relayed(signal: Signal, sender: str) -> RelayedSignal:
     """The message a recipient gets for `signal`: same content, `from` instead of `to`."""
+    session = signal.session
     match signal:
         case Offer(sdp=sdp):
-            return RelayedOffer(from_=sender, sdp=sdp)
+            return RelayedOffer(from_=sender, session=session, sdp=sdp)
         case Answer(sdp=sdp):
-            return RelayedAnswer(from_=sender, sdp=sdp)
+            return RelayedAnswer(from_=sender, session=session, sdp=sdp)
         case Candidate(candidate=candidate):
-            return RelayedCandidate(from_=sender, candidate=candidate)
+            return RelayedCandidate(from_=sender, session=session, candidate=candidate)
         case EndOfCandidates():
-            return RelayedEndOfCandidates(from_=sender)
+            return RelayedEndOfCandidates(from_=sender, session=session)
     raise TypeError(f"not a signal: {signal!r}")
 
 

@@ -1,0 +1,176 @@
+// A call from this page's side: joins through the signaling channel, keeps one
+// PeerLink per remote member, and reports one overall state.
+//
+// While alone, we keep an "open offer" (a PeerLink addressed to "next"): the
+// server hands it to whoever joins, who can answer at once.
+
+import { PeerLink } from "./peer.js";
+
+export const CallState = Object.freeze({
+  WAITING: "waiting",
+  CONNECTING: "connecting",
+  CONNECTED: "connected",
+  RECONNECTING: "reconnecting",
+  PEER_LEFT: "peer-left",
+  LEFT: "left",
+  SERVER_LOST: "server-lost",
+});
+
+const SIGNAL_TYPES = ["offer", "answer", "candidate", "end-of-candidates"];
+
+export class CallSession extends EventTarget {
+  #links = new Map();
+  #openLink = null;
+  #subscriptions = null;
+
+  constructor({ signaling, localStream }) {
+    super();
+    this.signaling = signaling;
+    this.localStream = localStream;
+    this.peerId = null;
+    this.iceServers = [];
+    this.state = null;
+  }
+
+  /** Joins `callId`; rejects with a SignalingError (code: call-not-found, call-full…). */
+  async join(callId) {
+    await this.signaling.connect();
+    this.#subscribe();
+    let joined;
+    try {
+      joined = await this.signaling.join(callId);
+    } catch (error) {
+      this.#unsubscribe();
+      throw error;
+    }
+    this.callId = callId;
+    this.peerId = joined.peer_id;
+    this.iceServers = joined.ice_servers;
+    if (joined.peers.length === 0) {
+      this.#setState(CallState.WAITING);
+      this.#makeOpenOffer();
+    } else {
+      // The people already here offer to us; their offers follow `joined`.
+      this.#setState(CallState.CONNECTING);
+    }
+    return joined;
+  }
+
+  /** Hangs up: tells the server, closes every peer connection. */
+  leave() {
+    this.signaling.send({ type: "leave" });
+    this.#closeAll();
+    this.#unsubscribe();
+    this.#setState(CallState.LEFT);
+  }
+
+  /** Sends `track` instead of the current one of its kind to everybody. */
+  async replaceTrack(track) {
+    const links = [...this.#links.values(), this.#openLink].filter(Boolean);
+    await Promise.all(links.map((link) => link.replaceTrack(track)));
+  }
+
+  linkTo(peerId) {
+    return this.#links.get(peerId);
+  }
+
+  #subscribe() {
+    this.#subscriptions = new AbortController();
+    const options = { signal: this.#subscriptions.signal };
+    const on = (type, handler) =>
+      this.signaling.addEventListener(type, (event) => handler(event.detail), options);
+    on("peer-joined", (message) => this.#onPeerJoined(message));
+    on("peer-left", (message) => this.#onPeerLeft(message));
+    for (const type of SIGNAL_TYPES) on(type, (message) => this.#onSignal(message));
+    on("close", () => this.#setState(CallState.SERVER_LOST));
+  }
+
+  #unsubscribe() {
+    this.#subscriptions?.abort();
+    this.#subscriptions = null;
+  }
+
+  #newLink(remoteId, session) {
+    const link = new PeerLink({
+      iceServers: this.iceServers,
+      localId: this.peerId,
+      remoteId,
+      session,
+      send: (message) => this.signaling.send(message),
+    });
+    link.addEventListener("remotestream", (event) => {
+      this.dispatchEvent(
+        new CustomEvent("remotestream", { detail: { peerId: link.remoteId, stream: event.detail } }),
+      );
+    });
+    link.addEventListener("state", () => this.#updateState());
+    link.addLocalMedia(this.localStream, { asOfferer: session === undefined });
+    return link;
+  }
+
+  #makeOpenOffer() {
+    if (!this.#openLink) this.#openLink = this.#newLink(null);
+  }
+
+  #onPeerJoined({ peer_id: peerId, open_offer_session: session }) {
+    const open = this.#openLink;
+    if (open && session && open.session === session) {
+      // They took our open offer: that peer connection is theirs now.
+      open.remoteId = peerId;
+      this.#openLink = null;
+      this.#links.set(peerId, open);
+    } else {
+      // They got no offer of ours (or an old one): offer to them directly.
+      this.#links.get(peerId)?.close();
+      this.#links.set(peerId, this.#newLink(peerId));
+    }
+    this.#setState(CallState.CONNECTING);
+  }
+
+  #onPeerLeft({ peer_id: peerId }) {
+    this.#links.get(peerId)?.close();
+    this.#links.delete(peerId);
+    this.dispatchEvent(new CustomEvent("peerleft", { detail: { peerId } }));
+    if (this.#links.size === 0) {
+      this.#setState(CallState.PEER_LEFT);
+      this.#makeOpenOffer();
+    }
+  }
+
+  #onSignal(message) {
+    let link = this.#links.get(message.from);
+    if (message.type === "offer" && link?.session !== message.session) {
+      // A new peer connection from their side replaces whatever we had with them.
+      link?.close();
+      link = this.#newLink(message.from, message.session);
+      this.#links.set(message.from, link);
+    }
+    if (!link || link.session !== message.session) {
+      console.debug("peercall: dropping a signal of an old session", message.type);
+      return;
+    }
+    link.receive(message);
+  }
+
+  #closeAll() {
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+    this.#openLink?.close();
+    this.#openLink = null;
+  }
+
+  #updateState() {
+    const states = [...this.#links.values()].map((link) => link.pc.connectionState);
+    if (states.length === 0) return;
+    if (states.includes("connected")) this.#setState(CallState.CONNECTED);
+    else if (states.some((s) => s === "disconnected" || s === "failed"))
+      this.#setState(CallState.RECONNECTING);
+    else this.#setState(CallState.CONNECTING);
+  }
+
+  #setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("state", { detail: state }));
+  }
+}

@@ -1,0 +1,150 @@
+// One RTCPeerConnection to one remote member, negotiated with the W3C
+// "perfect negotiation" pattern, so both sides may offer at any time (glare)
+// without wedging. Remote ICE candidates that arrive before the remote
+// description is set are queued, never dropped.
+
+function newSessionId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+}
+
+export class PeerLink extends EventTarget {
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #pendingCandidates = [];
+  #inbox = Promise.resolve();
+
+  /**
+   * @param {object} options
+   * @param {RTCIceServer[]} options.iceServers
+   * @param {string} options.localId  our peer id
+   * @param {string|null} options.remoteId  theirs; null for an open offer ("next")
+   * @param {string} [options.session] the session of a received offer; new if absent
+   * @param {(message: object) => void} options.send  writes a message to the server
+   */
+  constructor({ iceServers, localId, remoteId, session, send }) {
+    super();
+    this.localId = localId;
+    this.remoteId = remoteId;
+    this.session = session ?? newSessionId();
+    this.send = send;
+    this.remoteStream = new MediaStream();
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc.addEventListener("negotiationneeded", () => this.#offer());
+    this.pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (candidate) this.#signal({ type: "candidate", candidate: candidate.toJSON() });
+      else this.#signal({ type: "end-of-candidates" });
+    });
+    this.pc.addEventListener("track", ({ track }) => {
+      this.remoteStream.addTrack(track);
+      this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
+    });
+    this.pc.addEventListener("connectionstatechange", () => {
+      const state = this.pc.connectionState;
+      // A failed path (network change) gets new candidates; perfect negotiation
+      // carries the resulting offer even if both sides restart at once.
+      if (state === "failed") this.pc.restartIce();
+      this.dispatchEvent(new CustomEvent("state", { detail: state }));
+    });
+  }
+
+  /** The polite side yields when both offer at once; one per pair, either will do. */
+  get polite() {
+    return this.remoteId !== null && this.localId > this.remoteId;
+  }
+
+  /**
+   * Sends our tracks. The offerer also asks to receive a kind it has no track
+   * for, so a person without a camera or microphone can still watch and listen
+   * (an answerer must not: its extra m-lines would need another negotiation).
+   */
+  addLocalMedia(stream, { asOfferer }) {
+    for (const kind of ["audio", "video"]) {
+      const track = stream?.getTracks().find((t) => t.kind === kind);
+      if (track) this.pc.addTrack(track, stream);
+      else if (asOfferer) this.pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+  }
+
+  /** Puts a new local track in place of the old one of its kind; no renegotiation. */
+  async replaceTrack(track) {
+    const sender = this.pc.getSenders().find((s) => s.track?.kind === track.kind);
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  /** Handles one signal from the remote side, strictly in arrival order. */
+  receive(message) {
+    this.#inbox = this.#inbox
+      .then(() => this.#handle(message))
+      .catch((error) => {
+        console.error("peercall: signal failed", message.type, error);
+        this.dispatchEvent(new CustomEvent("failure", { detail: error }));
+      });
+    return this.#inbox;
+  }
+
+  close() {
+    this.pc.close();
+    this.dispatchEvent(new CustomEvent("state", { detail: "closed" }));
+  }
+
+  #signal(message) {
+    this.send({ ...message, to: this.remoteId ?? "next", session: this.session });
+  }
+
+  async #offer() {
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.#signal({ type: "offer", sdp: this.pc.localDescription.sdp });
+    } catch (error) {
+      console.error("peercall: could not make an offer", error);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  async #handle(message) {
+    switch (message.type) {
+      case "offer":
+      case "answer":
+        return this.#handleDescription({ type: message.type, sdp: message.sdp });
+      case "candidate":
+        return this.#handleCandidate(message.candidate);
+      case "end-of-candidates":
+        return this.#handleCandidate(null);
+    }
+  }
+
+  async #handleDescription(description) {
+    const collision =
+      description.type === "offer" && (this.#makingOffer || this.pc.signalingState !== "stable");
+    this.#ignoreOffer = !this.polite && collision;
+    if (this.#ignoreOffer) return;
+    // On the polite side this rolls our own offer back implicitly.
+    await this.pc.setRemoteDescription(description);
+    const queued = this.#pendingCandidates.splice(0);
+    for (const candidate of queued) await this.#addCandidate(candidate);
+    if (description.type === "offer") {
+      await this.pc.setLocalDescription();
+      this.#signal({ type: "answer", sdp: this.pc.localDescription.sdp });
+    }
+  }
+
+  async #handleCandidate(candidate) {
+    if (!this.pc.remoteDescription) {
+      this.#pendingCandidates.push(candidate);
+      return;
+    }
+    await this.#addCandidate(candidate);
+  }
+
+  async #addCandidate(candidate) {
+    try {
+      // null means end-of-candidates; an empty candidate string tells the browser so.
+      await this.pc.addIceCandidate(candidate ?? { candidate: "" });
+    } catch (error) {
+      if (!this.#ignoreOffer && candidate !== null) throw error;
+    }
+  }
+}

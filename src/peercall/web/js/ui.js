@@ -1,0 +1,115 @@
+// Everything the person sees. Only this module touches the DOM, and it never
+// builds HTML from text: every string goes in through textContent or value.
+
+import { CallState } from "./call.js";
+
+export const STATUS_TEXT = Object.freeze({
+  starting: "Starting your camera…",
+  ready: "Choose your camera and microphone, then start a call.",
+  "ready-to-join": "Ready to join",
+  joining: "Joining…",
+  [CallState.WAITING]: "Waiting for someone to join",
+  [CallState.CONNECTING]: "Connecting",
+  [CallState.CONNECTED]: "Connected",
+  [CallState.RECONNECTING]: "Reconnecting",
+  [CallState.PEER_LEFT]: "The other person left. Waiting for someone to join",
+  [CallState.LEFT]: "You left the call",
+  [CallState.SERVER_LOST]: "Connection to the server lost",
+  "call-not-found": "Call not found. Check the link, or start a new call.",
+  "call-ended": "This call has ended. Start a new call.",
+  "call-full": "This call is full.",
+  "server-unreachable": "Cannot reach the server. Check your connection and try again.",
+});
+
+function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`page is missing #${id}`);
+  return element;
+}
+
+export class CallView {
+  constructor() {
+    this.status = byId("status");
+    this.notice = byId("media-notice");
+    this.camera = byId("camera");
+    this.microphone = byId("microphone");
+    this.localVideo = byId("local-video");
+    this.remoteVideo = byId("remote-video");
+    this.newCallButton = byId("new-call");
+    this.joinButton = byId("join");
+    this.hangUpButton = byId("hang-up");
+    this.share = byId("share");
+    this.callLink = byId("call-link");
+    this.copyButton = byId("copy-link");
+    this.copyButton.addEventListener("click", () => this.#copyLink());
+  }
+
+  /** Shows a state from STATUS_TEXT; the status region is read out by screen readers. */
+  showState(state) {
+    this.status.textContent = STATUS_TEXT[state] ?? state;
+    this.status.dataset.state = state;
+    document.body.dataset.callState = state;
+  }
+
+  showNotice(text) {
+    this.notice.textContent = text ?? "";
+    this.notice.hidden = !text;
+  }
+
+  /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
+  showControls(mode) {
+    this.newCallButton.hidden = !(mode === "home" || mode === "out-of-call");
+    this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
+    this.hangUpButton.hidden = mode !== "in-call";
+    this.joinButton.disabled = false;
+    this.newCallButton.disabled = false;
+  }
+
+  busy() {
+    this.newCallButton.disabled = true;
+    this.joinButton.disabled = true;
+  }
+
+  showCallLink(url) {
+    this.callLink.value = url;
+    this.share.hidden = false;
+  }
+
+  fillDeviceList(select, devices, selectedId) {
+    const options = devices.map(({ id, label }) => {
+      const option = document.createElement("option");
+      option.value = id;
+      option.textContent = label;
+      option.selected = id === selectedId;
+      return option;
+    });
+    if (options.length === 0) {
+      const none = document.createElement("option");
+      none.value = "";
+      none.textContent = "None found";
+      options.push(none);
+    }
+    select.replaceChildren(...options);
+    select.disabled = devices.length === 0;
+  }
+
+  showLocalStream(stream) {
+    this.localVideo.srcObject = stream;
+  }
+
+  showRemoteStream(stream) {
+    this.remoteVideo.srcObject = stream;
+    this.remoteVideo.closest("figure").dataset.active = stream ? "true" : "false";
+  }
+
+  async #copyLink() {
+    try {
+      await navigator.clipboard.writeText(this.callLink.value);
+      this.copyButton.textContent = "Copied";
+    } catch {
+      this.callLink.select();
+      this.copyButton.textContent = "Press Ctrl+C to copy";
+    }
+    setTimeout(() => (this.copyButton.textContent = "Copy link"), 2000);
+  }
+}

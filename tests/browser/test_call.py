@@ -1,0 +1,87 @@
+"""A whole 1:1 call in two real browsers (one laptop-sized, one phone-sized)."""
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.media import presented_frames
+from tests.servers import ServerProcess
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def status(page: Page):
+    return page.get_by_role("status")
+
+
+def start_call(page: Page, server: ServerProcess) -> str:
+    page.goto(server.url)
+    page.get_by_role("button", name="New call").click()
+    expect(status(page)).to_have_text("Waiting for someone to join")
+    link = page.get_by_role("textbox", name="Call link").input_value()
+    assert re.fullmatch(rf"{re.escape(server.url)}/c/[A-Za-z0-9_-]{{22}}", link)
+    return link
+
+
+def join_call(page: Page, link: str) -> None:
+    page.goto(link)
+    expect(status(page)).to_have_text("Ready to join")
+    page.get_by_role("button", name="Join").click()
+
+
+def test_device_lists_show_the_fake_devices(server, new_page):
+    page = new_page()
+    page.goto(server.url)
+    expect(status(page)).to_have_text(re.compile("start a call"))
+    camera = page.get_by_role("combobox", name="Camera", exact=True)
+    microphone = page.get_by_role("combobox", name="Microphone", exact=True)
+    camera_labels = camera.locator("option").all_inner_texts()
+    microphone_labels = microphone.locator("option").all_inner_texts()
+    # Chromium's fake devices; real labels prove permission was granted and read.
+    assert any("fake" in label.lower() for label in camera_labels), camera_labels
+    assert any("fake" in label.lower() for label in microphone_labels), microphone_labels
+    video = page.get_by_label("Your camera")
+    assert presented_frames(video)["count"] > 5
+
+
+def test_two_people_see_each_other_and_hang_up(server, new_page):
+    laptop = new_page()
+    phone = new_page(phone=True)
+    link = start_call(laptop, server)
+    join_call(phone, link)
+    expect(status(laptop)).to_have_text("Connected", timeout=20_000)
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+
+    for page in (laptop, phone):
+        frames = presented_frames(page.get_by_label("Remote video"))
+        assert frames["count"] > 10, frames
+        assert frames["width"] > 0 and frames["height"] > 0, frames
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    laptop.screenshot(path=SCREENSHOTS / "call-laptop.png")
+    phone.screenshot(path=SCREENSHOTS / "call-phone.png")
+
+    phone.get_by_role("button", name="Hang up").click()
+    expect(status(phone)).to_have_text("You left the call")
+    expect(status(laptop)).to_contain_text("left")
+    expect(status(laptop)).to_contain_text("Waiting for someone to join")
+
+
+def test_a_third_person_is_told_the_call_is_full(server, new_page):
+    first, second, third = new_page(), new_page(), new_page()
+    link = start_call(first, server)
+    join_call(second, link)
+    expect(status(second)).to_have_text("Connected", timeout=20_000)
+    third.goto(link)
+    expect(status(third)).to_have_text("This call is full.")
+    third.get_by_role("button", name="Join").click()
+    expect(status(third)).to_have_text("This call is full.")
+    expect(status(first)).to_have_text("Connected")
+
+
+def test_a_link_to_no_call_says_so(server, new_page):
+    page = new_page()
+    page.goto(server.url + "/c/" + "A" * 22)
+    expect(status(page)).to_contain_text("Call not found")
+    expect(page.get_by_role("button", name="Join")).to_be_hidden()
