@@ -46,11 +46,16 @@ def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     contexts: list[BrowserContext] = []
 
     def open_page(phone: bool = False) -> Page:
-        context = browser.new_context(**(PHONE if phone else {"viewport": {"width": 1280, "height": 800}}))
+        context = browser.new_context(
+            **(PHONE if phone else {"viewport": {"width": 1280, "height": 800}})
+        )
         context.grant_permissions(["camera", "microphone"])
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda msg: print(f"[{'phone' if phone else 'laptop'}] {msg.type}: {msg.text}"))
+        page.on(
+            "console",
+            lambda msg: print(f"[{'phone' if phone else 'laptop'}] {msg.type}: {msg.text}"),
+        )
         return page
 
     yield open_page

@@ -170,7 +170,7 @@ LeaveReason = Literal["left", "disconnected"]
 
 class PeerLeft(_ServerMessage, tag="peer-left"):
     peer_id: str
-    reason: LeaveReason = "left"
+    reason: LeaveReason
 
 
 class Left(_ServerMessage, tag="left"):

@@ -1,0 +1,93 @@
+"""Calls live in SQLite: links keep working across restarts, history is kept, calls expire."""
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+
+import httpx
+
+from tests.servers import ServerProcess
+
+
+async def test_a_call_survives_a_server_restart(server, connect):
+    call_id = server.create_call()
+    alice = await connect()
+    await alice.join(call_id)
+    await alice.close()
+    server.stop()
+    server.start()
+
+    assert httpx.get(f"{server.url}/api/calls/{call_id}").status_code == 200
+    bob, carol = await connect(), await connect()
+    await bob.join(call_id)
+    await carol.join(call_id)
+    assert (await bob.expect("peer-joined"))["peer_id"] == carol.peer_id
+    await bob.send({"type": "leave"})
+    await bob.expect("left")
+    await carol.expect("peer-left")
+
+    server.stop()
+    with sqlite3.connect(server.data_dir / "peercall.sqlite3") as db:
+        rows = db.execute(
+            "SELECT kind, peer_id FROM call_events WHERE call_id = ? ORDER BY seq", (call_id,)
+        ).fetchall()
+    kinds = [kind for kind, _ in rows]
+    # The last leave is Carol's: a server that shuts down records who was still in.
+    assert kinds == ["created", "join", "leave", "join", "join", "leave", "leave"]
+    peers = [peer for _, peer in rows]
+    assert peers[1:] == [alice.peer_id] * 2 + [
+        bob.peer_id,
+        carol.peer_id,
+        bob.peer_id,
+        carol.peer_id,
+    ]
+
+
+async def test_an_idle_call_ends_and_its_link_says_so(tmp_path):
+    server = ServerProcess(tmp_path / "data", env={"PEERCALL_CALL_TTL_SECONDS": "0.5"}).start()
+    try:
+        call_id = server.create_call()
+        for _ in range(100):
+            response = httpx.get(f"{server.url}/api/calls/{call_id}")
+            if response.status_code == 410:
+                break
+            await asyncio.sleep(0.1)
+        assert response.status_code == 410
+        assert response.json()["error"]["code"] == "call-ended"
+    finally:
+        server.stop()
+
+
+def test_unknown_and_malformed_call_ids_are_not_found(server):
+    for call_id in ["A" * 22, "short", "x" * 300, "%2e%2e"]:
+        response = httpx.get(f"{server.url}/api/calls/{call_id}")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "call-not-found"
+
+
+def test_new_call_ids_are_long_random_and_url_safe(server):
+    ids = {server.create_call() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i) == 22 and all(c.isalnum() or c in "-_" for c in i) for i in ids)
+
+
+def test_the_operator_lists_open_calls_with_the_admin_token(server):
+    call_id = server.create_call()
+    assert httpx.get(f"{server.url}/api/calls").status_code == 401
+    bad = httpx.get(f"{server.url}/api/calls", headers={"authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    token = (server.data_dir / "admin-token").read_text().strip()
+    good = httpx.get(f"{server.url}/api/calls", headers={"authorization": f"Bearer {token}"})
+    assert good.status_code == 200
+    assert [c["call_id"] for c in good.json()["calls"]] == [call_id]
+    assert oct((server.data_dir / "admin-token").stat().st_mode & 0o777) == "0o600"
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "peercall", "calls", "--server", server.url,
+         "--data-dir", str(server.data_dir)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert call_id in cli.stdout
+    assert token not in cli.stdout + cli.stderr
+    assert token not in server.log()
