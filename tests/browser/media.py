@@ -14,7 +14,8 @@ COUNT_PRESENTED_FRAMES = """
     else resolve({ count, width: metadata.width, height: metadata.height });
   };
   video.requestVideoFrameCallback(onFrame);
-  setTimeout(() => resolve({ count, width: video.videoWidth, height: video.videoHeight }), windowMs + 3000);
+  const fallback = () => resolve({ count, width: video.videoWidth, height: video.videoHeight });
+  setTimeout(fallback, windowMs + 3000);
 })
 """
 

@@ -56,7 +56,8 @@ def test_two_people_see_each_other_and_hang_up(server, new_page):
     for page in (laptop, phone):
         frames = presented_frames(page.get_by_label("Remote video"))
         assert frames["count"] > 10, frames
-        assert frames["width"] > 0 and frames["height"] > 0, frames
+        assert frames["width"] > 0, frames
+        assert frames["height"] > 0, frames
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     laptop.screenshot(path=SCREENSHOTS / "call-laptop.png")

@@ -27,8 +27,8 @@ class TestClient:
             message if isinstance(message, str | bytes) else json.dumps(message)
         )
 
-    async def receive(self, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+    async def receive(self) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.connection.recv(), RECEIVE_TIMEOUT))
 
     async def expect(self, kind: str) -> dict[str, Any]:
         message = await self.receive()

@@ -18,7 +18,8 @@ async def test_a_call_survives_a_server_restart(server, connect):
     server.stop()
     server.start()
 
-    assert httpx.get(f"{server.url}/api/calls/{call_id}").status_code == 200
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{server.url}/api/calls/{call_id}")).status_code == 200
     bob, carol = await connect(), await connect()
     await bob.join(call_id)
     await carol.join(call_id)
@@ -48,11 +49,12 @@ async def test_an_idle_call_ends_and_its_link_says_so(tmp_path):
     server = ServerProcess(tmp_path / "data", env={"PEERCALL_CALL_TTL_SECONDS": "0.5"}).start()
     try:
         call_id = server.create_call()
-        for _ in range(100):
-            response = httpx.get(f"{server.url}/api/calls/{call_id}")
-            if response.status_code == 410:
-                break
-            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):
+                response = await http.get(f"{server.url}/api/calls/{call_id}")
+                if response.status_code == 410:
+                    break
+                await asyncio.sleep(0.1)
         assert response.status_code == 410
         assert response.json()["error"]["code"] == "call-ended"
     finally:

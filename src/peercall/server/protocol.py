@@ -253,7 +253,9 @@ class MessageCodec:
 
     def decode(self, frame: str | bytes) -> ClientMessage:
         """Validate one frame; raise ProtocolError with the code a client can act on."""
-        size = len(frame.encode() if isinstance(frame, str) else frame)
+        size = len(frame)
+        if isinstance(frame, str) and size * 4 > self.max_message_bytes:
+            size = len(frame.encode())  # UTF-8 takes up to 4 bytes per character
         if size > self.max_message_bytes:
             raise ProtocolError(
                 ErrorCode.MESSAGE_TOO_LARGE,

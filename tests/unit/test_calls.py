@@ -1,0 +1,142 @@
+import pytest
+
+from peercall.server.calls import MAX_OPEN_OFFER_SIGNALS, CallRoster
+from peercall.server.protocol import (
+    Answer,
+    Candidate,
+    EndOfCandidates,
+    ErrorCode,
+    IceCandidateInit,
+    Offer,
+    PeerJoined,
+    PeerLeft,
+    ProtocolError,
+    RelayedCandidate,
+    RelayedOffer,
+)
+
+CALL = "C" * 22
+
+
+def candidate(n: int, to: str = "next", session: str = "s") -> Candidate:
+    return Candidate(to=to, session=session, candidate=IceCandidateInit(candidate=f"candidate:{n}"))
+
+
+def code_of(action) -> ErrorCode:
+    with pytest.raises(ProtocolError) as caught:
+        action()
+    return caught.value.code
+
+
+def test_joining_lists_who_is_there_and_tells_them():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL, "Alice")
+    assert alice.peers == []
+    assert alice.deliveries == []
+    bob = roster.join(CALL, "Bob")
+    assert [p.peer_id for p in bob.peers] == [alice.member.peer_id]
+    assert [(d.to, d.message) for d in bob.deliveries] == [
+        (alice.member.peer_id, PeerJoined(peer_id=bob.member.peer_id, name="Bob"))
+    ]
+    assert roster.member_count(CALL) == 2
+
+
+def test_the_call_refuses_a_member_past_its_capacity():
+    roster = CallRoster(capacity=2)
+    roster.join(CALL)
+    roster.join(CALL)
+    assert code_of(lambda: roster.join(CALL)) == ErrorCode.CALL_FULL
+    assert roster.member_count(CALL) == 2
+
+
+def test_a_seat_frees_up_when_someone_leaves():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    bob = roster.join(CALL).member
+    deliveries = roster.leave(CALL, bob.peer_id, "disconnected")
+    assert [(d.to, d.message) for d in deliveries] == [
+        (alice.peer_id, PeerLeft(peer_id=bob.peer_id, reason="disconnected"))
+    ]
+    roster.join(CALL)
+    assert roster.member_count(CALL) == 2
+
+
+def test_the_last_member_leaving_forgets_the_call():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    assert roster.leave(CALL, alice.peer_id) == []
+    assert roster.member_count(CALL) == 0
+    assert roster.leave(CALL, alice.peer_id) == []  # twice is harmless
+
+
+def test_an_open_offer_and_its_candidates_go_to_the_next_member_in_order():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    assert roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0")) == []
+    for n in range(5):
+        assert roster.relay(CALL, alice.peer_id, candidate(n)) == []
+    bob = roster.join(CALL)
+    to_bob = [d.message for d in bob.deliveries if d.to == bob.member.peer_id]
+    assert to_bob[0] == RelayedOffer(from_=alice.peer_id, session="s", sdp="v=0")
+    assert [m.candidate.candidate for m in to_bob[1:]] == [f"candidate:{n}" for n in range(5)]
+    to_alice = [d.message for d in bob.deliveries if d.to == alice.peer_id]
+    assert to_alice == [PeerJoined(peer_id=bob.member.peer_id, open_offer_session="s")]
+
+    later = roster.relay(CALL, alice.peer_id, candidate(9))
+    assert [(d.to, d.message.candidate.candidate) for d in later] == [
+        (bob.member.peer_id, "candidate:9")
+    ]
+    # Handed over once: a third join (after Bob leaves) gets nothing old.
+    roster.leave(CALL, bob.member.peer_id)
+    carol = roster.join(CALL)
+    assert [d for d in carol.deliveries if d.to == carol.member.peer_id] == []
+
+
+def test_signals_for_a_taker_who_left_are_dropped_quietly():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0"))
+    bob = roster.join(CALL).member
+    roster.leave(CALL, bob.peer_id)
+    assert roster.relay(CALL, alice.peer_id, EndOfCandidates(to="next", session="s")) == []
+
+
+def test_a_new_open_offer_replaces_an_untaken_one():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="old", sdp="v=0 old"))
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="new", sdp="v=0 new"))
+    assert code_of(lambda: roster.relay(CALL, alice.peer_id, candidate(1, session="old"))) == (
+        ErrorCode.NO_OPEN_OFFER
+    )
+    bob = roster.join(CALL)
+    assert [d.message for d in bob.deliveries if d.to == bob.member.peer_id] == [
+        RelayedOffer(from_=alice.peer_id, session="new", sdp="v=0 new")
+    ]
+
+
+def test_an_open_offer_holds_a_bounded_number_of_signals():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0"))
+    for n in range(MAX_OPEN_OFFER_SIGNALS - 1):
+        roster.relay(CALL, alice.peer_id, candidate(n))
+    assert code_of(lambda: roster.relay(CALL, alice.peer_id, candidate(-1))) == ErrorCode.QUEUE_FULL
+
+
+def test_direct_signals_reach_only_members_of_the_same_call():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    bob = roster.join(CALL).member
+    stranger = roster.join("D" * 22).member
+    answer = Answer(to=bob.peer_id, session="s", sdp="v=0")
+    [delivery] = roster.relay(CALL, alice.peer_id, answer)
+    assert delivery.to == bob.peer_id
+    assert isinstance(
+        roster.relay(CALL, alice.peer_id, candidate(1, to=bob.peer_id))[0].message, RelayedCandidate
+    )
+    to_stranger = Answer(to=stranger.peer_id, session="s", sdp="v=0")
+    assert code_of(lambda: roster.relay(CALL, alice.peer_id, to_stranger)) == ErrorCode.UNKNOWN_PEER
+    to_self = Answer(to=alice.peer_id, session="s", sdp="v=0")
+    assert code_of(lambda: roster.relay(CALL, alice.peer_id, to_self)) == ErrorCode.UNKNOWN_PEER
+    assert code_of(lambda: roster.relay(CALL, stranger.peer_id, answer)) == ErrorCode.NOT_IN_CALL
