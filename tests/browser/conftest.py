@@ -1,4 +1,8 @@
-"""Headless Debian Chromium driven by Playwright, with fake camera and microphone."""
+"""Headless Debian Chromium driven by Playwright, with fake camera and microphone.
+
+Playwright's sync API runs an event loop for as long as it is open; it is scoped to
+each browser test module so that it is closed before the asyncio tests run.
+"""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,13 +29,13 @@ PHONE = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
