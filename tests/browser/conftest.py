@@ -11,16 +11,21 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
+BASE_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
+    # Three fake cameras, so that switching camera can be tested. (fake_device_1
+    # gives Y16 depth frames that WebRTC cannot encode; switch to fake_device_2.)
+    "--use-fake-device-for-media-stream=device-count=3",
+    # Lets the tests listen to received audio through Web Audio.
+    "--autoplay-policy=no-user-gesture-required",
 ]
+# Answers every camera/microphone prompt with "allow".
+CHROMIUM_ARGS = [*BASE_ARGS, "--use-fake-ui-for-media-stream"]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -44,22 +49,32 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def denying_browser(playwright: Playwright) -> Iterator[Browser]:
+    """A Chromium with no permission prompt answered: getUserMedia is denied."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BASE_ARGS)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture
-def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Opens a page in a context of its own (one per person), closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def open_page(phone: bool = False) -> Page:
-        context = browser.new_context(
-            **(PHONE if phone else {"viewport": {"width": 1280, "height": 800}})
-        )
-        context.grant_permissions(["camera", "microphone"])
+    def open_page(phone: bool = False, camera_denied: bool = False) -> Page:
+        size = PHONE if phone else {"viewport": {"width": 1280, "height": 800}}
+        if camera_denied:
+            # Launched only by the tests that need it.
+            denying_browser: Browser = request.getfixturevalue("denying_browser")
+            context = denying_browser.new_context(**size)
+        else:
+            context = browser.new_context(**size)
+            context.grant_permissions(["camera", "microphone"])
         contexts.append(context)
         page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: print(f"[{'phone' if phone else 'laptop'}] {msg.type}: {msg.text}"),
-        )
+        name = "phone" if phone else "laptop"
+        page.on("console", lambda msg: print(f"[{name}] {msg.type}: {msg.text}"))
         return page
 
     yield open_page

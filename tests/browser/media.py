@@ -22,3 +22,34 @@ COUNT_PRESENTED_FRAMES = """
 
 def presented_frames(video: Locator, window_ms: int = 2000) -> dict[str, int]:
     return video.evaluate(COUNT_PRESENTED_FRAMES, window_ms)
+
+
+# The loudest moment (RMS, 0..1) of the audio a <video> receives, over a window.
+# Chromium's fake microphone beeps regularly, so heard audio is well above zero.
+LOUDEST_AUDIO = """
+async (video, windowMs) => {
+  const context = new AudioContext();
+  await context.resume();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(video.srcObject).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let loudest = 0;
+  const until = performance.now() + windowMs;
+  while (performance.now() < until) {
+    analyser.getFloatTimeDomainData(samples);
+    const rms = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
+    loudest = Math.max(loudest, rms);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await context.close();
+  return loudest;
+}
+"""
+
+
+def loudest_audio(video: Locator, window_ms: int = 2500) -> float:
+    return video.evaluate(LOUDEST_AUDIO, window_ms)
+
+
+def video_track_label(video: Locator) -> str:
+    return video.evaluate("(v) => v.srcObject?.getVideoTracks()[0]?.label ?? ''")

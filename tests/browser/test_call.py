@@ -5,7 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.media import presented_frames
+from tests.browser.media import loudest_audio, presented_frames, video_track_label
 from tests.servers import ServerProcess
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -45,7 +45,14 @@ def test_device_lists_show_the_fake_devices(server, new_page):
     assert presented_frames(video)["count"] > 5
 
 
-def test_two_people_see_each_other_and_hang_up(server, new_page):
+def assert_receives_video(page: Page) -> None:
+    frames = presented_frames(page.get_by_label("Remote video"))
+    assert frames["count"] > 10, frames
+    assert frames["width"] > 0, frames
+    assert frames["height"] > 0, frames
+
+
+def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     laptop = new_page()
     phone = new_page(phone=True)
     link = start_call(laptop, server)
@@ -54,10 +61,8 @@ def test_two_people_see_each_other_and_hang_up(server, new_page):
     expect(status(phone)).to_have_text("Connected", timeout=20_000)
 
     for page in (laptop, phone):
-        frames = presented_frames(page.get_by_label("Remote video"))
-        assert frames["count"] > 10, frames
-        assert frames["width"] > 0, frames
-        assert frames["height"] > 0, frames
+        assert_receives_video(page)
+        assert loudest_audio(page.get_by_label("Remote video")) > 0.01
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     laptop.screenshot(path=SCREENSHOTS / "call-laptop.png")
@@ -67,6 +72,14 @@ def test_two_people_see_each_other_and_hang_up(server, new_page):
     expect(status(phone)).to_have_text("You left the call")
     expect(status(laptop)).to_contain_text("left")
     expect(status(laptop)).to_contain_text("Waiting for someone to join")
+    expect(laptop.get_by_role("button", name="Hang up")).to_be_visible()
+
+    # The one who stayed waits in the same call; the one who left can come back.
+    phone.get_by_role("button", name="Join").click()
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+    expect(status(laptop)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(laptop)
+    assert_receives_video(phone)
 
 
 def test_a_third_person_is_told_the_call_is_full(server, new_page):
@@ -86,3 +99,48 @@ def test_a_link_to_no_call_says_so(server, new_page):
     page.goto(server.url + "/c/" + "A" * 22)
     expect(status(page)).to_contain_text("Call not found")
     expect(page.get_by_role("button", name="Join")).to_be_hidden()
+
+
+def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, new_page):
+    host = new_page()
+    guest = new_page(camera_denied=True)
+    link = start_call(host, server)
+    guest.goto(link)
+    expect(guest.get_by_role("alert")).to_contain_text("denied")
+    expect(status(guest)).to_have_text("Ready to join")
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)
+    assert loudest_audio(guest.get_by_label("Remote video")) > 0.01
+
+
+def test_choosing_another_camera_reopens_the_preview_and_sends_it(server, new_page):
+    sender, receiver = new_page(), new_page()
+    link = start_call(sender, server)
+    join_call(receiver, link)
+    expect(status(sender)).to_have_text("Connected", timeout=20_000)
+    preview = sender.get_by_label("Your camera")
+    assert video_track_label(preview) == "fake_device_0"
+
+    sender.get_by_role("combobox", name="Camera", exact=True).select_option(label="fake_device_2")
+    expect(preview).to_have_js_property("srcObject.active", True)
+    sender.wait_for_function(
+        "() => document.getElementById('local-video').srcObject?.getVideoTracks()[0]?.label"
+        " === 'fake_device_2'"
+    )
+    assert presented_frames(preview)["count"] > 5
+    # The old camera was stopped, so video still arriving is the new camera.
+    assert_receives_video(receiver)
+    expect(status(receiver)).to_have_text("Connected")
+
+
+def test_losing_the_server_is_shown_and_the_media_goes_on(server, new_page):
+    first, second = new_page(), new_page()
+    link = start_call(first, server)
+    join_call(second, link)
+    expect(status(first)).to_have_text("Connected", timeout=20_000)
+    server.stop()
+    expect(status(first)).to_have_text("Connection to the server lost")
+    expect(status(second)).to_have_text("Connection to the server lost")
+    assert_receives_video(first)  # peer to peer: the call itself does not need the server
