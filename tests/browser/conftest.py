@@ -70,7 +70,7 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
             context = denying_browser.new_context(**size)
         else:
             context = browser.new_context(**size)
-            context.grant_permissions(["camera", "microphone"])
+            context.grant_permissions(["camera", "microphone", "clipboard-read", "clipboard-write"])
         contexts.append(context)
         page = context.new_page()
         name = "phone" if phone else "laptop"

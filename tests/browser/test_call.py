@@ -56,6 +56,9 @@ def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     laptop = new_page()
     phone = new_page(phone=True)
     link = start_call(laptop, server)
+    laptop.get_by_role("button", name="Copy link").click()
+    expect(laptop.get_by_role("button", name="Copied")).to_be_visible()
+    assert laptop.evaluate("navigator.clipboard.readText()") == link
     join_call(phone, link)
     expect(status(laptop)).to_have_text("Connected", timeout=20_000)
     expect(status(phone)).to_have_text("Connected", timeout=20_000)
