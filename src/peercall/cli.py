@@ -1,12 +1,15 @@
-"""The `peercall` command: `serve` runs the server, `calls` lists open calls."""
+"""The `peercall` command: `serve` runs the server, `new` creates a call, `join` takes
+part in one from this machine (aiortc), `calls` lists open calls."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,11 +115,64 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(calls_parser)
     calls_parser.add_argument("--server", help="server base URL (default from settings)")
     calls_parser.add_argument("--token", help="admin token (default: read from the data dir)")
+
+    new_parser = commands.add_parser("new", help="create a call and print its link")
+    add_settings_flags(new_parser)
+    new_parser.add_argument("--server", help="server base URL (default from settings)")
+
+    join_parser = commands.add_parser(
+        "join",
+        help="join a call from this machine",
+        description="Join a call by its link. Exits 0 when the call ends normally, 1 when "
+        "it cannot go on (not found, full, server lost), 2 for a bad link, file or device.",
+    )
+    join_parser.add_argument("link", help="the call link, http(s)://HOST/c/CALL_ID")
+    source = join_parser.add_mutually_exclusive_group()
+    source.add_argument("--play", metavar="FILE", type=Path, help="send this audio/video file")
+    source.add_argument("--camera", metavar="DEVICE", help="send this camera (e.g. /dev/video0)")
+    source.add_argument(
+        "--test-pattern", action="store_true", help="send moving bars and a 440 Hz tone"
+    )
+    join_parser.add_argument(
+        "--record", metavar="FILE", type=Path, help="record what the other person sends"
+    )
+    join_parser.add_argument(
+        "--duration", metavar="S", type=float, help="hang up S seconds after connecting"
+    )
+    join_parser.add_argument("--say", metavar="TEXT", help="send this chat message once connected")
+    join_parser.add_argument("--name", default="", help="the name others see")
     return parser
+
+
+def join_call(args: argparse.Namespace) -> int:
+    from peercall.client.commands import JoinOptions, run_join
+
+    options = JoinOptions(
+        link=args.link,
+        play=args.play,
+        camera=args.camera,
+        test_pattern=args.test_pattern,
+        record=args.record,
+        duration=args.duration,
+        say=args.say,
+        name=args.name,
+    )
+    try:
+        return asyncio.run(run_join(options))
+    except KeyboardInterrupt:  # before the call was up; once in it, Ctrl-C hangs up
+        return 130
+
+
+def new_call(settings: Settings, server: str | None) -> int:
+    from peercall.client.commands import run_new
+
+    return asyncio.run(run_new(server or f"http://{settings.host}:{settings.port}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "join":
+        return join_call(args)
     try:
         settings = settings_from_args(args)
     except ConfigError as exc:
@@ -124,4 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
+    if args.command == "new":
+        return new_call(settings, args.server)
     return list_calls(settings, args.server, args.token)

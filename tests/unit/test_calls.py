@@ -1,7 +1,6 @@
 import pytest
 
-from peercall.server.calls import MAX_OPEN_OFFER_SIGNALS, CallRoster
-from peercall.server.protocol import (
+from peercall.protocol import (
     Answer,
     Candidate,
     EndOfCandidates,
@@ -14,6 +13,7 @@ from peercall.server.protocol import (
     RelayedCandidate,
     RelayedOffer,
 )
+from peercall.server.calls import MAX_OPEN_OFFER_SIGNALS, CallRoster
 
 CALL = "C" * 22
 

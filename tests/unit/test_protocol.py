@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from peercall.server.protocol import (
+from peercall.protocol import (
     Candidate,
     ErrorCode,
     IceCandidateInit,

@@ -20,10 +20,10 @@ from starlette.staticfiles import StaticFiles
 
 from peercall.config import Settings
 from peercall.ids import is_call_id, new_call_id
+from peercall.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
 from peercall.server.headers import SecurityHeadersMiddleware
-from peercall.server.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.signaling import SignalingHub, short_id
 from peercall.server.store import CallStore
 from peercall.server.store.sqlite import SqliteCallStore

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from peercall.ids import new_peer_id
-from peercall.server.protocol import (
+from peercall.protocol import (
     NEXT_PEER,
     ErrorCode,
     LeaveReason,

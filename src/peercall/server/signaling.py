@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterable
 from starlette.websockets import WebSocket, WebSocketState
 
 from peercall.config import Settings
-from peercall.server.calls import CallRoster, Delivery
-from peercall.server.ice import ice_servers_for
-from peercall.server.protocol import (
+from peercall.protocol import (
     ClientMessage,
     ErrorCode,
     Join,
@@ -33,6 +31,8 @@ from peercall.server.protocol import (
     ServerMessage,
     error_message,
 )
+from peercall.server.calls import CallRoster, Delivery
+from peercall.server.ice import ice_servers_for
 from peercall.server.store import CallStore, EventKind
 
 logger = logging.getLogger("peercall.signaling")

@@ -70,6 +70,16 @@ export class CallSession extends EventTarget {
     await Promise.all(links.map((link) => link.replaceTrack(track)));
   }
 
+  /** Sends a chat message to everybody with an open channel; returns how many got it. */
+  sendText(text) {
+    return [...this.#links.values()].filter((link) => link.sendText(text)).length;
+  }
+
+  /** Whether a chat message would reach anybody now. */
+  get canSendText() {
+    return [...this.#links.values()].some((link) => link.canSendText);
+  }
+
   linkTo(peerId) {
     return this.#links.get(peerId);
   }
@@ -104,6 +114,11 @@ export class CallSession extends EventTarget {
       );
     });
     link.addEventListener("state", () => this.#updateState());
+    link.addEventListener("message", (event) => {
+      const detail = { ...event.detail, peerId: link.remoteId };
+      this.dispatchEvent(new CustomEvent("message", { detail }));
+    });
+    link.addEventListener("channel", () => this.dispatchEvent(new Event("chatchange")));
     link.addLocalMedia(this.localStream, { asOfferer: session === undefined });
     return link;
   }
@@ -130,6 +145,7 @@ export class CallSession extends EventTarget {
   #onPeerLeft({ peer_id: peerId }) {
     this.#links.get(peerId)?.close();
     this.#links.delete(peerId);
+    this.dispatchEvent(new Event("chatchange"));
     this.dispatchEvent(new CustomEvent("peerleft", { detail: { peerId } }));
     if (this.#links.size === 0) {
       this.#setState(CallState.PEER_LEFT);

@@ -22,6 +22,7 @@ class App {
     view.newCallButton.addEventListener("click", () => this.startNewCall());
     view.joinButton.addEventListener("click", () => this.join());
     view.hangUpButton.addEventListener("click", () => this.hangUp());
+    view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
     view.camera.addEventListener("change", () => this.openPreview());
     view.microphone.addEventListener("change", () => this.openPreview());
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
@@ -98,6 +99,10 @@ class App {
     session.addEventListener("state", (event) => this.onSessionState(event.detail));
     session.addEventListener("remotestream", (event) => view.showRemoteStream(event.detail.stream));
     session.addEventListener("peerleft", () => view.showRemoteStream(null));
+    session.addEventListener("message", ({ detail }) => {
+      view.chat.add({ author: "Them", text: detail.text, sentAt: detail.sentAt });
+    });
+    session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     try {
       await session.join(this.callId);
     } catch (error) {
@@ -109,9 +114,14 @@ class App {
     view.showControls("in-call");
   }
 
+  sendText(text) {
+    if (this.session?.sendText(text)) this.view.chat.sent(text);
+  }
+
   hangUp() {
     this.session?.leave();
     this.session = null;
+    this.view.chat.setReady(false);
     this.view.showRemoteStream(null);
     this.view.showControls("out-of-call");
   }

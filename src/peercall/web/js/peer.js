@@ -3,6 +3,8 @@
 // without wedging. Remote ICE candidates that arrive before the remote
 // description is set are queued, never dropped.
 
+import { CHANNEL_LABEL, CHANNEL_OPTIONS, decodeMessage, encodeText } from "./datachannel.js";
+
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
@@ -39,6 +41,14 @@ export class PeerLink extends EventTarget {
       this.remoteStream.addTrack(track);
       this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
     });
+    // Pre-negotiated: both sides create it, so it is in the first offer whoever makes it.
+    this.channel = this.pc.createDataChannel(CHANNEL_LABEL, CHANNEL_OPTIONS);
+    this.channel.addEventListener("open", () => this.#channelChanged());
+    this.channel.addEventListener("close", () => this.#channelChanged());
+    this.channel.addEventListener("message", ({ data }) => {
+      const message = decodeMessage(data);
+      if (message) this.dispatchEvent(new CustomEvent("message", { detail: message }));
+    });
     this.pc.addEventListener("connectionstatechange", () => {
       const state = this.pc.connectionState;
       // A failed path (network change) gets new candidates; perfect negotiation
@@ -70,6 +80,21 @@ export class PeerLink extends EventTarget {
   async replaceTrack(track) {
     const sender = this.pc.getSenders().find((s) => s.track?.kind === track.kind);
     if (sender) await sender.replaceTrack(track);
+  }
+
+  get canSendText() {
+    return this.channel.readyState === "open";
+  }
+
+  /** Sends a chat message; false if the channel is not open (nobody to send to). */
+  sendText(text) {
+    if (!this.canSendText) return false;
+    this.channel.send(encodeText(text));
+    return true;
+  }
+
+  #channelChanged() {
+    this.dispatchEvent(new CustomEvent("channel", { detail: this.channel.readyState }));
   }
 
   /** Handles one signal from the remote side, strictly in arrival order. */

@@ -2,6 +2,7 @@
 // builds HTML from text: every string goes in through textContent or value.
 
 import { CallState } from "./call.js";
+import { ChatPanel } from "./chat.js";
 
 export const STATUS_TEXT = Object.freeze({
   starting: "Starting your camera…",
@@ -42,6 +43,13 @@ export class CallView {
     this.callLink = byId("call-link");
     this.copyButton = byId("copy-link");
     this.copyButton.addEventListener("click", () => this.#copyLink());
+    this.chat = new ChatPanel({
+      section: byId("chat"),
+      log: byId("chat-log"),
+      form: byId("chat-form"),
+      input: byId("chat-input"),
+      sendButton: byId("chat-send"),
+    });
   }
 
   /** Shows a state from STATUS_TEXT; the status region is read out by screen readers. */
@@ -61,6 +69,7 @@ export class CallView {
     this.newCallButton.hidden = !(mode === "home" || mode === "out-of-call");
     this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
     this.hangUpButton.hidden = mode !== "in-call";
+    this.chat.show(mode === "in-call");
     this.joinButton.disabled = false;
     this.newCallButton.disabled = false;
   }

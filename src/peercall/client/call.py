@@ -1,0 +1,382 @@
+"""A call from a Python program: join by link, send and receive media and text, hang up.
+
+The same protocol and the same choices as the web page (`web/js/call.js`): while alone
+we keep an open offer for whoever joins next; the members already there offer to a
+newcomer; one PeerLink per remote member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
+
+from peercall import protocol as wire
+from peercall.client import datachannel
+from peercall.client.errors import CallError, ServerUnreachable
+from peercall.client.events import (
+    CallEvent,
+    CallState,
+    MessageReceived,
+    PeerJoined,
+    PeerLeft,
+    StateChanged,
+    TrackReceived,
+)
+from peercall.client.links import CallLink, parse_call_link, server_base_url
+from peercall.client.media import MediaSource
+from peercall.client.peer import PeerLink
+from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
+from peercall.client.signaling import SignalingConnection
+
+logger = logging.getLogger(__name__)
+
+JOIN_TIMEOUT = 15.0
+_END = object()  # closes every event stream
+
+
+async def create_call(server_url: str) -> str:
+    """Creates a call on the server at `server_url`; returns its link."""
+    base = server_base_url(server_url)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(base + "/api/calls")
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(f"Cannot reach the server at {base}: {exc}") from None
+    if response.status_code != 201:
+        raise CallError("unexpected-response", f"The server answered {response.status_code}.")
+    return str(response.json()["url"])
+
+
+async def join(
+    link: str | CallLink,
+    *,
+    media: MediaSource | None = None,
+    record_to: str | Path | None = None,
+    name: str = "",
+) -> Call:
+    """Joins the call at `link`; returns once the server has let us in.
+
+    `media` is what we send (None: receive only); it stays yours to close.
+    `record_to` records the first person who sends us media to that file.
+    Raises CallNotFound, CallEnded, CallFull or ServerUnreachable (all CallError).
+    """
+    call_link = parse_call_link(link) if isinstance(link, str) else link
+    recorder = Recorder(record_to) if record_to is not None else None
+    connection = await SignalingConnection.open(call_link.websocket_url)
+    try:
+        await connection.send(wire.Join(call_id=call_link.call_id, name=name))
+        async with asyncio.timeout(JOIN_TIMEOUT):
+            reply = await connection.receive()
+    except BaseException:
+        await connection.close()
+        raise
+    if isinstance(reply, wire.Error):
+        await connection.close()
+        raise CallError.from_wire(reply.code, reply.message)
+    if not isinstance(reply, wire.Joined):
+        await connection.close()
+        raise CallError("unexpected-response", f"The server answered {type(reply).__name__}.")
+    call = Call(call_link, connection, reply, media=media, recorder=recorder)
+    call._start()
+    return call
+
+
+class EventStream:
+    """An async iterator over the events of one call, for one reader."""
+
+    def __init__(self, subscribers: list[asyncio.Queue[object]]) -> None:
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self._subscribers = subscribers
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> CallEvent:
+        event = await self.queue.get()
+        if event is _END:
+            self.close()
+            raise StopAsyncIteration
+        return event  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stops receiving events (done by itself when the call ends)."""
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(self.queue)
+
+
+class Call:
+    """A call we are in. Use `async with` (or `hang_up()`) to leave it cleanly."""
+
+    def __init__(
+        self,
+        link: CallLink,
+        connection: SignalingConnection,
+        joined: wire.Joined,
+        *,
+        media: MediaSource | None,
+        recorder: Recorder | None,
+    ) -> None:
+        self.link = link
+        self.peer_id = joined.peer_id
+        self.capacity = joined.capacity
+        self._connection = connection
+        self._ice_servers = joined.ice_servers
+        self._already_there = [peer.peer_id for peer in joined.peers]
+        self._media = media
+        self._recorder = recorder
+        self._relay = MediaRelay()  # lets one source feed many peer connections (and readers)
+        self._links: dict[str, PeerLink] = {}
+        self._open_link: PeerLink | None = None
+        self._subscribers: list[asyncio.Queue[object]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Until `_start` knows whether anybody is here.
+        self._state = CallState.CONNECTING
+        self._state_changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self.received: dict[str, ReceivedTrackStats] = {}  # by kind, from the current peer
+
+    # --- what a user of the call sees -------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.link.url
+
+    @property
+    def state(self) -> CallState:
+        return self._state
+
+    @property
+    def peers(self) -> list[str]:
+        return list(self._links)
+
+    def events(self) -> EventStream:
+        """Everything that happens from this call on, until we hang up. Subscribes
+        at once, so nothing between this call and the first `anext` is missed."""
+        stream = EventStream(self._subscribers)
+        self._subscribers.append(stream.queue)
+        return stream
+
+    async def wait_for_state(self, *states: CallState) -> CallState:
+        """Waits until the call is in one of `states`; returns which. Bound the wait
+        with `asyncio.timeout` if needed."""
+        while self._state not in states:
+            await self._state_changed.wait()
+        return self._state
+
+    async def wait_connected(self) -> None:
+        await self.wait_for_state(CallState.CONNECTED)
+
+    async def send_text(self, text: str) -> None:
+        """Sends a chat message to everybody connected (waiting for the channel to open)."""
+        links = [link for link in self._links.values() if link.connection_state == "connected"]
+        if not links:
+            raise CallError("not-connected", "Nobody is connected to receive the message.")
+        await asyncio.gather(*(link.send_text(text) for link in links))
+
+    async def hang_up(self) -> None:
+        """Leaves the call: tells the server, closes every peer connection, ends events."""
+        if self._state == CallState.LEFT:
+            return
+        with contextlib.suppress(CallError):
+            await self._connection.send(wire.Leave())
+        await self._shut_down()
+        self._set_state(CallState.LEFT)
+        self._emit(_END)
+
+    async def __aenter__(self) -> Call:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.hang_up()
+
+    # --- the machinery ----------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._reader = asyncio.create_task(self._read_server(), name="peercall-signaling")
+        if self._already_there:
+            # The people here offer to us; their offers follow `joined`.
+            self._set_state(CallState.CONNECTING)
+        else:
+            self._set_state(CallState.WAITING)
+            self._make_open_offer()
+
+    async def _read_server(self) -> None:
+        try:
+            while True:
+                message = await self._connection.receive()
+                try:
+                    self._dispatch(message)
+                except Exception:
+                    logger.exception("could not handle %s from the server", type(message).__name__)
+        except ServerUnreachable:
+            # The media is peer to peer and goes on; only signaling is gone.
+            self._set_state(CallState.SERVER_LOST)
+
+    def _dispatch(self, message: wire.ServerMessage) -> None:
+        match message:
+            case wire.PeerJoined():
+                self._on_peer_joined(message)
+            case wire.PeerLeft():
+                self._on_peer_left(message)
+            case (
+                wire.RelayedOffer()
+                | wire.RelayedAnswer()
+                | wire.RelayedCandidate()
+                | wire.RelayedEndOfCandidates()
+            ):
+                self._on_signal(message)
+            case wire.Error(code=code, message=text):
+                logger.warning("the server refused a message: %s (%s)", text, code)
+            case wire.Left():
+                pass
+
+    def _on_peer_joined(self, message: wire.PeerJoined) -> None:
+        self._emit(PeerJoined(peer_id=message.peer_id, name=message.name))
+        open_link = self._open_link
+        session = message.open_offer_session
+        if open_link is not None and session is not None and open_link.session == session:
+            # They took our open offer: that peer connection is theirs now.
+            open_link.remote_id = message.peer_id
+            self._open_link = None
+            self._links[message.peer_id] = open_link
+        else:
+            old = self._links.pop(message.peer_id, None)
+            if old is not None:
+                self._spawn(old.close())
+            link = self._new_link(message.peer_id, session=None)
+            self._links[message.peer_id] = link
+            link.request_offer()
+        self._set_state(CallState.CONNECTING)
+
+    def _on_peer_left(self, message: wire.PeerLeft) -> None:
+        link = self._links.pop(message.peer_id, None)
+        if link is not None:
+            self._spawn(link.close())
+        if self._recorder is not None and self._recorder.peer_id == message.peer_id:
+            self._spawn(self._recorder.stop())
+        self._emit(PeerLeft(peer_id=message.peer_id, reason=message.reason))
+        if not self._links:
+            self._set_state(CallState.PEER_LEFT)
+            self._make_open_offer()
+
+    def _on_signal(self, message: wire.RelayedSignal) -> None:
+        link = self._links.get(message.from_)
+        if isinstance(message, wire.RelayedOffer) and (
+            link is None or link.session != message.session
+        ):
+            # A new peer connection from their side replaces whatever we had with them.
+            if link is not None:
+                self._spawn(link.close())
+            link = self._new_link(message.from_, session=message.session)
+            self._links[message.from_] = link
+        if link is None or link.session != message.session:
+            logger.debug("dropping a signal of a closed session")
+            return
+        link.receive(message)
+
+    def _make_open_offer(self) -> None:
+        if self._open_link is None:
+            self._open_link = self._new_link(None, session=None)
+            self._open_link.request_offer()
+
+    def _new_link(self, remote_id: str | None, session: str | None) -> PeerLink:
+        return PeerLink(
+            local_id=self.peer_id,
+            remote_id=remote_id,
+            session=session,
+            ice_servers=self._ice_servers,
+            media=self._media,
+            relay=self._relay,
+            send=self._send_signal,
+            observer=self,
+        )
+
+    async def _send_signal(self, signal: wire.Signal) -> None:
+        with contextlib.suppress(ServerUnreachable):  # the reader reports it
+            await self._connection.send(signal)
+
+    # LinkObserver: what the peer connections report.
+
+    def link_state_changed(self, link: PeerLink) -> None:
+        recorder = self._recorder
+        if recorder and link.connection_state == "connected" and link.remote_id == recorder.peer_id:
+            self._spawn(recorder.start())
+        self._update_state()
+
+    def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None:
+        peer_id = link.remote_id or ""
+        stats = ReceivedTrackStats(kind=track.kind)
+        self.received[track.kind] = stats
+        self._spawn(count_frames(self._relay.subscribe(track, buffered=False), stats))
+        if self._recorder is not None:
+            self._recorder.add_track(peer_id, self._relay.subscribe(track))
+        self._emit(
+            TrackReceived(
+                peer_id=peer_id, kind=track.kind, track=self._relay.subscribe(track, buffered=False)
+            )
+        )
+
+    def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None:
+        self._emit(
+            MessageReceived(
+                peer_id=link.remote_id or "", text=message.text, sent_at=message.sent_at_datetime
+            )
+        )
+
+    def _update_state(self) -> None:
+        if self._state in (CallState.LEFT, CallState.SERVER_LOST):
+            return
+        states = [link.connection_state for link in self._links.values()]
+        if not states:
+            return
+        if "connected" in states:
+            self._set_state(CallState.CONNECTED)
+        elif any(state in ("disconnected", "failed") for state in states):
+            self._set_state(CallState.RECONNECTING)
+        else:
+            self._set_state(CallState.CONNECTING)
+
+    def _set_state(self, state: CallState) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        # Wake whoever waits on the old event; later waiters get a fresh one.
+        self._state_changed.set()
+        self._state_changed = asyncio.Event()
+        self._emit(StateChanged(state))
+
+    def _emit(self, event: object) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _shut_down(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        links = [*self._links.values(), *([self._open_link] if self._open_link else [])]
+        self._links.clear()
+        self._open_link = None
+        await asyncio.gather(*(link.close() for link in links))
+        if self._recorder is not None:
+            await self._recorder.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await self._connection.close()

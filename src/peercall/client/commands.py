@@ -1,0 +1,171 @@
+"""`peercall new` and `peercall join`: the Python client on the command line.
+
+Exit codes: 0 when the call ends normally (the other person left, --duration
+elapsed, Ctrl-C); 1 when the call cannot go on (not found, ended, full, server
+unreachable or lost); 2 for a bad link, file or device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from peercall.client.call import Call, create_call, join
+from peercall.client.errors import CallError, InvalidLink
+from peercall.client.events import (
+    STATE_TEXT,
+    CallEvent,
+    CallState,
+    MessageReceived,
+    PeerJoined,
+    StateChanged,
+)
+from peercall.client.links import parse_call_link
+from peercall.client.media import MediaError, MediaSource
+
+EXIT_OK = 0
+EXIT_CALL_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class JoinOptions:
+    link: str
+    play: Path | None = None
+    camera: str | None = None
+    test_pattern: bool = False
+    record: Path | None = None
+    duration: float | None = None
+    say: str | None = None
+    name: str = ""
+
+
+def printable(text: str) -> str:
+    """Text from the other side, safe for a terminal: no control characters."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
+def fail(message: str, code: int, err: TextIO) -> int:
+    print(f"peercall: {message}", file=err, flush=True)
+    return code
+
+
+async def run_new(server_url: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        link = await create_call(server_url)
+    except InvalidLink as exc:
+        return fail(str(exc), EXIT_USAGE, err)
+    except CallError as exc:
+        return fail(exc.message, EXIT_CALL_FAILED, err)
+    print(link, file=out, flush=True)
+    return EXIT_OK
+
+
+def open_media(options: JoinOptions) -> MediaSource | None:
+    if options.play is not None:
+        return MediaSource.from_file(options.play)
+    if options.camera is not None:
+        return MediaSource.from_device(options.camera)
+    if options.test_pattern:
+        return MediaSource.test_pattern()
+    return None  # receive only
+
+
+async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        link = parse_call_link(options.link)
+        media = open_media(options)
+    except (InvalidLink, MediaError) as exc:
+        return fail(str(exc), EXIT_USAGE, err)
+    try:
+        say(f"Joining call {link.short_call_id} at {link.base_url}")
+        try:
+            call = await join(link, media=media, record_to=options.record, name=options.name)
+        except CallError as exc:
+            return fail(exc.message, EXIT_CALL_FAILED, err)
+        except MediaError as exc:
+            return fail(str(exc), EXIT_USAGE, err)
+        async with call:
+            code = await follow_call(call, options, say)
+        report_received(call, options, say)
+        return code
+    finally:
+        if media is not None:
+            media.close()
+
+
+async def follow_call(call: Call, options: JoinOptions, say: Callable[[str], None]) -> int:
+    """Prints what happens until the call ends for us; returns the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    events = call.events()
+    say(STATE_TEXT[call.state])
+    outcome: asyncio.Task[int] = asyncio.create_task(
+        _follow_events(call, events, options, say, stop)
+    )
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({outcome, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        stopped.cancel()
+    if outcome.done():
+        return outcome.result()
+    outcome.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await outcome
+    return EXIT_OK  # Ctrl-C or --duration: we hang up, a normal end
+
+
+async def _follow_events(
+    call: Call,
+    events: AsyncIterator[CallEvent],
+    options: JoinOptions,
+    say: Callable[[str], None],
+    stop: asyncio.Event,
+) -> int:
+    timer: asyncio.TimerHandle | None = None
+    async for event in events:
+        match event:
+            case StateChanged(state=state):
+                say(STATE_TEXT[state])
+                if state == CallState.CONNECTED and timer is None:
+                    if options.duration is not None:
+                        timer = asyncio.get_running_loop().call_later(options.duration, stop.set)
+                    if options.record is not None:
+                        say(f"Recording to {options.record}")
+                    if options.say:
+                        await call.send_text(options.say)
+                elif state == CallState.PEER_LEFT:
+                    return EXIT_OK
+                elif state == CallState.SERVER_LOST:
+                    return EXIT_CALL_FAILED
+            case PeerJoined(name=name):
+                say(f"{printable(name) or 'Someone'} joined")
+            case MessageReceived(text=text):
+                say(f"Message: {printable(text)}")
+    return EXIT_OK
+
+
+def report_received(call: Call, options: JoinOptions, say: Callable[[str], None]) -> None:
+    video, audio = call.received.get("video"), call.received.get("audio")
+    parts = []
+    if video is not None:
+        parts.append(f"{video.frames} video frames ({video.width}x{video.height})")
+    if audio is not None:
+        parts.append(f"{audio.frames} audio frames")
+    say("Received " + (" and ".join(parts) if parts else "no media"))
+    if options.record is not None and options.record.exists():
+        say(f"Recorded to {options.record}")

@@ -1,0 +1,71 @@
+"""What a `Call` tells its user: its state, and everything that happens in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from aiortc import MediaStreamTrack
+
+
+class CallState(StrEnum):
+    """The state of the call as a whole, as the web page shows it too."""
+
+    WAITING = "waiting"  # in the call, nobody else there yet
+    CONNECTING = "connecting"  # someone is there; media is being set up
+    CONNECTED = "connected"  # media flows with at least one person
+    RECONNECTING = "reconnecting"  # the media path is lost and being recovered
+    PEER_LEFT = "peer-left"  # the other person left; we wait in the call
+    LEFT = "left"  # we hung up
+    SERVER_LOST = "server-lost"  # the signaling server is gone; media may still flow
+
+
+STATE_TEXT: dict[CallState, str] = {
+    CallState.WAITING: "Waiting for someone to join",
+    CallState.CONNECTING: "Connecting",
+    CallState.CONNECTED: "Connected",
+    CallState.RECONNECTING: "Reconnecting",
+    CallState.PEER_LEFT: "The other person left",
+    CallState.LEFT: "You left the call",
+    CallState.SERVER_LOST: "Connection to the server lost",
+}
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: CallState
+
+
+@dataclass(frozen=True)
+class PeerJoined:
+    peer_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PeerLeft:
+    peer_id: str
+    reason: str  # "left" (hung up) or "disconnected"
+
+
+@dataclass(frozen=True)
+class TrackReceived:
+    """A track from `peer_id`. `track` is yours to read (`await track.recv()`); frames
+    you do not read are dropped, never queued, so an unread track costs nothing."""
+
+    peer_id: str
+    kind: str  # "audio" or "video"
+    track: MediaStreamTrack
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    """A chat message from `peer_id` over the data channel."""
+
+    peer_id: str
+    text: str
+    sent_at: datetime
+
+
+CallEvent = StateChanged | PeerJoined | PeerLeft | TrackReceived | MessageReceived

@@ -1,0 +1,260 @@
+"""One RTCPeerConnection (aiortc) to one remote member, negotiated as docs/protocol.md says.
+
+aiortc gathers every ICE candidate before `setLocalDescription` returns, so our offers
+and answers carry their candidates in the SDP and we send no `candidate` messages.
+The other side may trickle: its candidates are queued until the remote description
+is set, then added in order, never dropped.
+
+Glare (both sides offering at once) follows perfect negotiation with the browser's
+rule for who is polite (the larger peer id). aiortc cannot roll back a local offer,
+so when we are the polite side we start the peer connection over and answer theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.sdp import candidate_from_sdp
+
+from peercall.client import datachannel
+from peercall.client.media import MediaSource
+from peercall.config import IceServer
+from peercall.protocol import (
+    NEXT_PEER,
+    Answer,
+    IceCandidateInit,
+    Offer,
+    RelayedAnswer,
+    RelayedCandidate,
+    RelayedEndOfCandidates,
+    RelayedOffer,
+    RelayedSignal,
+    Signal,
+)
+
+logger = logging.getLogger(__name__)
+
+MEDIA_KINDS = ("audio", "video")
+CHANNEL_OPEN_TIMEOUT = 10.0
+
+
+class _OfferRequest:
+    """Our own offer, made in turn with the signals being handled."""
+
+
+MAKE_OFFER = _OfferRequest()
+
+
+class LinkObserver(Protocol):
+    """What a PeerLink reports to the call that owns it."""
+
+    def link_state_changed(self, link: PeerLink) -> None: ...
+    def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None: ...
+    def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None: ...
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
+    # An explicit list, even empty: aiortc would otherwise add a public STUN server.
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
+            for server in ice_servers
+        ]
+    )
+
+
+def remote_candidate(init: IceCandidateInit) -> RTCIceCandidate | None:
+    """aiortc's form of a trickled candidate; None for the empty end-of-candidates one."""
+    text = init.candidate.removeprefix("candidate:").strip()
+    if not text:
+        return None
+    candidate = candidate_from_sdp(text)
+    candidate.sdpMid = init.sdpMid
+    candidate.sdpMLineIndex = init.sdpMLineIndex
+    return candidate
+
+
+class PeerLink:
+    """A peer connection with its session id; signals are handled strictly in order."""
+
+    def __init__(
+        self,
+        *,
+        local_id: str,
+        remote_id: str | None,
+        session: str | None,
+        ice_servers: list[IceServer],
+        media: MediaSource | None,
+        relay: MediaRelay,
+        send: Callable[[Signal], Awaitable[None]],
+        observer: LinkObserver,
+    ) -> None:
+        self.local_id = local_id
+        self.remote_id = remote_id  # None while it is an open offer to "next"
+        self.session = session or new_session_id()
+        self.as_offerer = session is None
+        self._ice_servers = ice_servers
+        self._media = media
+        self._relay = relay
+        self._send = send
+        self._observer = observer
+        self._inbox: asyncio.Queue[RelayedSignal | _OfferRequest] = asyncio.Queue()
+        self._pending_candidates: list[IceCandidateInit | None] = []
+        self._channel_open = asyncio.Event()
+        self._closed = False
+        self._pc, self.channel = self._new_peer_connection()
+        self._worker = asyncio.create_task(self._work(), name=f"peer-link-{self.session}")
+
+    @property
+    def connection_state(self) -> str:
+        return self._pc.connectionState
+
+    @property
+    def polite(self) -> bool:
+        """The polite side yields in glare; the browser uses the same rule."""
+        return self.remote_id is not None and self.local_id > self.remote_id
+
+    @property
+    def target(self) -> str:
+        return self.remote_id or NEXT_PEER
+
+    def _new_peer_connection(self) -> tuple[RTCPeerConnection, RTCDataChannel]:
+        pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
+        channel = pc.createDataChannel(
+            datachannel.CHANNEL_LABEL, negotiated=True, id=datachannel.CHANNEL_ID
+        )
+        self._channel_open.clear()
+        channel.on("open", self._channel_open.set)
+        channel.on("message", self._on_channel_message)
+        for kind in MEDIA_KINDS:
+            source = getattr(self._media, kind, None) if self._media else None
+            if source is not None:
+                pc.addTrack(self._relay.subscribe(source, buffered=False))
+            elif self.as_offerer:
+                # Ask to receive what we do not send, or the other side could not send it.
+                pc.addTransceiver(kind, direction="recvonly")
+        pc.on("track", lambda track: self._observer.link_track(self, track))
+        pc.on("connectionstatechange", lambda: self._observer.link_state_changed(self))
+        return pc, channel
+
+    def _on_channel_message(self, data: str | bytes) -> None:
+        message = datachannel.decode_message(data)
+        if message is None:
+            logger.debug("ignoring a data channel message we do not understand")
+            return
+        self._observer.link_message(self, message)
+
+    def request_offer(self) -> None:
+        """Makes and sends our offer, in turn with the signals already queued."""
+        self._inbox.put_nowait(MAKE_OFFER)
+
+    def receive(self, signal: RelayedSignal) -> None:
+        """Queues one signal from the remote side; they are handled in arrival order."""
+        self._inbox.put_nowait(signal)
+
+    async def send_text(self, text: str) -> None:
+        encoded = datachannel.encode_text(text)
+        async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
+            await self._channel_open.wait()
+        self.channel.send(encoded)
+
+    @property
+    def can_send_text(self) -> bool:
+        return self.channel.readyState == "open"
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        await self._pc.close()
+
+    async def _work(self) -> None:
+        while True:
+            signal = await self._inbox.get()
+            try:
+                await self._handle(signal)
+            except Exception:
+                # A bad description or candidate from the other side must not end the call.
+                logger.exception("could not handle a %s from the other side", _kind(signal))
+
+    async def _handle(self, signal: RelayedSignal | _OfferRequest) -> None:
+        match signal:
+            case _OfferRequest():
+                await self._make_offer()
+            case RelayedOffer(sdp=sdp):
+                await self._accept_offer(sdp)
+            case RelayedAnswer(sdp=sdp):
+                await self._accept_answer(sdp)
+            case RelayedCandidate(candidate=candidate) if candidate is not None:
+                await self._add_candidate(candidate)
+            case RelayedEndOfCandidates():
+                await self._add_candidate(None)
+
+    async def _make_offer(self) -> None:
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        await self._send(Offer(to=self.target, session=self.session, sdp=self._sdp()))
+
+    async def _accept_offer(self, sdp: str) -> None:
+        if self._pc.signalingState != "stable":
+            if not self.polite:
+                logger.debug("glare: ignoring their offer, ours goes on")
+                return
+            logger.debug("glare: starting over to answer their offer")
+            await self._pc.close()
+            self._pc, self.channel = self._new_peer_connection()
+        await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self._add_pending_candidates()
+        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        assert self.remote_id is not None, "offers come from a known peer"
+        await self._send(Answer(to=self.remote_id, session=self.session, sdp=self._sdp()))
+
+    async def _accept_answer(self, sdp: str) -> None:
+        if self._pc.signalingState != "have-local-offer":
+            logger.debug("ignoring an answer to no offer of ours")
+            return
+        await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await self._add_pending_candidates()
+
+    async def _add_candidate(self, candidate: IceCandidateInit | None) -> None:
+        if self._pc.remoteDescription is None:
+            self._pending_candidates.append(candidate)
+            return
+        await self._pc.addIceCandidate(remote_candidate(candidate) if candidate else None)
+
+    async def _add_pending_candidates(self) -> None:
+        pending, self._pending_candidates = self._pending_candidates, []
+        for candidate in pending:
+            await self._add_candidate(candidate)
+
+    def _sdp(self) -> str:
+        description = self._pc.localDescription
+        assert description is not None
+        return description.sdp
+
+
+def _kind(signal: RelayedSignal | _OfferRequest) -> str:
+    if isinstance(signal, _OfferRequest):
+        return "offer of ours"
+    return str(type(signal).__struct_config__.tag)

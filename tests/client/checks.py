@@ -1,0 +1,76 @@
+"""What arrived in a call: events awaited, and received tracks measured from their
+decoded frames."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from array import array
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import av
+from aiortc import MediaStreamTrack
+
+from peercall.client import CallEvent, TrackReceived
+
+AUDIO_SAMPLE_RATE = 48_000
+EVENT_TIMEOUT = 20
+E = TypeVar("E")
+
+
+async def next_event(events: AsyncIterator[CallEvent], kind: type[E]) -> E:
+    """The next event of `kind`, skipping others; fails if it does not come."""
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        async for event in events:
+            if isinstance(event, kind):
+                return event
+    raise AssertionError(f"the call ended before a {kind.__name__}")
+
+
+async def received_tracks(events: AsyncIterator[CallEvent]) -> dict[str, MediaStreamTrack]:
+    """The audio and video tracks the other side sends, by kind."""
+    tracks: dict[str, MediaStreamTrack] = {}
+    while len(tracks) < 2:
+        received = await next_event(events, TrackReceived)
+        tracks[received.kind] = received.track
+    return tracks
+
+
+@dataclass
+class HeardAudio:
+    rms: float  # 0..1
+    frequency: float  # from zero crossings, Hz
+
+
+@dataclass
+class SeenVideo:
+    frames: int
+    width: int
+    height: int
+    luma_spread: int  # brightest minus darkest pixel of the middle row of the last frame
+
+
+async def listen(track: MediaStreamTrack, seconds: float = 1.0) -> HeardAudio:
+    """Decoded audio over `seconds`: how loud, and its pitch (first channel)."""
+    samples: list[int] = []
+    while len(samples) < seconds * AUDIO_SAMPLE_RATE:
+        frame: av.AudioFrame = await track.recv()
+        channels = len(frame.layout.channels)
+        pcm = array("h", bytes(frame.planes[0]))[: frame.samples * channels]
+        samples.extend(pcm[::channels])
+    rms = math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768
+    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
+    return HeardAudio(rms=rms, frequency=crossings / 2 / (len(samples) / AUDIO_SAMPLE_RATE))
+
+
+async def watch(track: MediaStreamTrack, frames: int = 30) -> SeenVideo:
+    """Decodes `frames` video frames and describes the last one."""
+    for _ in range(frames):
+        frame: av.VideoFrame = await track.recv()
+    luma = frame.planes[0]
+    middle = frame.height // 2 * luma.line_size
+    row = bytes(luma)[middle : middle + frame.width]
+    return SeenVideo(frames, frame.width, frame.height, max(row) - min(row))

@@ -1,0 +1,163 @@
+"""`peercall new` and `peercall join`, run as a user runs them, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+
+from peercall.client import CallState, TrackReceived, join
+from tests.client.checks import next_event, watch
+from tests.clients import PythonPeer, run_peercall
+from tests.servers import ServerProcess, free_port
+
+NO_SUCH_CALL = "A" * 22
+
+
+@pytest.fixture
+def python_peers(tmp_path: Path):
+    peers: list[PythonPeer] = []
+
+    def start(link: str, *args: str) -> PythonPeer:
+        peer = PythonPeer(link, *args, log_dir=tmp_path / "peers")
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        peer.stop()
+
+
+def new_call(server: ServerProcess) -> str:
+    created = run_peercall("new", "--server", server.url)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
+
+
+def assert_clean_failure(result_code: int, stderr: str, expected: str) -> None:
+    assert result_code == 1, stderr
+    assert expected in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_recording_holds_seconds_of_decodable_video(server, python_peers, tmp_path):
+    link = new_call(server)
+    sender = python_peers(link, "--test-pattern")
+    sender.wait_for_line("^Waiting for someone to join$")
+    recording = tmp_path / "call.mp4"
+    recorder = python_peers(link, "--record", str(recording), "--duration", "4")
+    assert recorder.wait() == 0, recorder.stderr
+    assert f"Recorded to {recording}" in recorder.stdout
+    assert sender.wait() == 0, sender.stderr  # the other side left: a normal end
+    assert "The other person left" in sender.stdout
+
+    with av.open(str(recording)) as container:
+        video = container.streams.video[0]
+        assert container.streams.audio, "the tone was recorded too"
+        frames = list(container.decode(video))
+    assert len(frames) >= 90  # 30 fps for at least three of the four seconds
+    assert (frames[-1].width, frames[-1].height) == (640, 480)
+    seconds = float((frames[-1].pts - frames[0].pts) * video.time_base)
+    assert seconds >= 3, seconds
+
+
+@pytest.fixture
+def short_film(tmp_path: Path) -> Path:
+    """Three seconds of moving grey, encoded by PyAV: a file for `--play`."""
+    path = tmp_path / "film.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(90):
+            frame = av.VideoFrame(320, 240, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([(index * 3) % 256]) * plane.buffer_size)
+            frame.pts, frame.time_base = index, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+async def test_play_sends_a_file(server, python_peers, short_film):
+    link = new_call(server)
+    async with await join(link) as watcher:
+        events = watcher.events()
+        player = python_peers(link, "--play", str(short_film))
+        video_track = (await next_event(events, TrackReceived)).track
+        async with asyncio.timeout(20):
+            video = await watch(video_track)
+        assert (video.width, video.height) == (320, 240)
+    assert await asyncio.to_thread(player.wait) == 0, player.stderr
+
+
+def test_a_link_to_no_call_fails_cleanly(server):
+    result = run_peercall("join", f"{server.url}/c/{NO_SUCH_CALL}")
+    assert_clean_failure(result.returncode, result.stderr, "This call does not exist")
+
+
+def test_a_full_call_fails_cleanly(server, python_peers):
+    link = new_call(server)
+    first = python_peers(link)
+    first.wait_for_line("^Waiting for someone to join$")
+    python_peers(link).wait_for_line("^Connected$")
+    result = run_peercall("join", link)
+    assert_clean_failure(result.returncode, result.stderr, "This call is full")
+
+
+def test_the_server_going_away_mid_call_fails_cleanly(server, python_peers):
+    link = new_call(server)
+    first = python_peers(link, "--test-pattern")
+    first.wait_for_line("^Waiting for someone to join$")
+    second = python_peers(link, "--test-pattern")
+    for peer in (first, second):
+        peer.wait_for_line("^Connected$")
+    server.stop()
+    for peer in (first, second):
+        assert peer.wait() == 1, peer.stderr
+        assert "Connection to the server lost" in peer.stdout
+        assert "Traceback" not in peer.stderr
+        assert peer.wait_for_line(r"^Received \d+ video frames")
+
+
+def test_no_server_fails_cleanly():
+    port = free_port()
+    result = run_peercall("join", f"http://127.0.0.1:{port}/c/{NO_SUCH_CALL}")
+    assert_clean_failure(result.returncode, result.stderr, "Cannot reach the server")
+    result = run_peercall("new", "--server", f"http://127.0.0.1:{port}")
+    assert_clean_failure(result.returncode, result.stderr, "Cannot reach the server")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["not a link"], "not a call link"),
+        (["http://127.0.0.1:1/c/short"], "malformed"),
+        ([f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--play", "/no/such/file.mp4"], "No such file"),
+        (
+            [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--camera", "/dev/no-such-camera"],
+            "Cannot open",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_reason(args, expected):
+    result = run_peercall("join", *args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_ctrl_c_hangs_up_and_the_other_side_sees_it(server, python_peers):
+    link = new_call(server)
+    async with await join(link) as host:
+        guest = python_peers(link, "--test-pattern")
+        async with asyncio.timeout(20):
+            await host.wait_connected()
+        guest.stop()  # SIGINT, as Ctrl-C sends
+        assert guest.process.returncode == 0, guest.stderr
+        async with asyncio.timeout(20):
+            await host.wait_for_state(CallState.PEER_LEFT)

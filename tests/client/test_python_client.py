@@ -1,0 +1,149 @@
+"""Two Python clients (aiortc) in one call through a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from peercall.client import (
+    Call,
+    CallFull,
+    CallNotFound,
+    CallState,
+    MediaSource,
+    MessageReceived,
+    PeerJoined,
+    PeerLeft,
+    ServerUnreachable,
+    create_call,
+    join,
+)
+from tests.client.checks import listen, next_event, received_tracks, watch
+from tests.servers import ServerProcess, free_port
+
+TONE_HZ = 440
+TIMEOUT = 20
+
+
+@pytest.fixture
+async def calls() -> AsyncIterator[Callable[..., Awaitable[Call]]]:
+    """Joins calls; every call and media source is hung up / closed after the test."""
+    opened: list[Call] = []
+    sources: list[MediaSource] = []
+
+    async def join_call(link: str, *, test_pattern: bool = True) -> Call:
+        media = MediaSource.test_pattern() if test_pattern else None
+        if media:
+            sources.append(media)
+        call = await join(link, media=media)
+        opened.append(call)
+        return call
+
+    yield join_call
+    for call in opened:
+        await call.hang_up()
+    for source in sources:
+        source.close()
+
+
+async def test_two_python_clients_see_hear_and_text_each_other(server: ServerProcess, calls):
+    link = await create_call(server.url)
+    first = await calls(link)
+    first_events = first.events()
+    assert first.state == CallState.WAITING
+    second = await calls(link)
+    second_events = second.events()
+    joined = await next_event(first_events, PeerJoined)
+    assert joined.peer_id == second.peer_id
+
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+        await second.wait_connected()
+
+    for events in (first_events, second_events):
+        tracks = await received_tracks(events)
+        async with asyncio.timeout(TIMEOUT):
+            video = await watch(tracks["video"])
+            audio = await listen(tracks["audio"])
+        assert (video.width, video.height) == (640, 480)
+        assert video.luma_spread > 100, video  # the bars, not a blank picture
+        assert audio.rms > 0.05, audio
+        assert abs(audio.frequency - TONE_HZ) < TONE_HZ * 0.1, audio
+
+    await first.send_text("hello second")
+    await second.send_text("hello first ✓")
+    assert (await next_event(second_events, MessageReceived)).text == "hello second"
+    message = await next_event(first_events, MessageReceived)
+    assert message.text == "hello first ✓"
+    assert message.peer_id == second.peer_id
+
+    await second.hang_up()
+    left = await next_event(first_events, PeerLeft)
+    assert (left.peer_id, left.reason) == (second.peer_id, "left")
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_for_state(CallState.PEER_LEFT)
+
+
+async def test_a_receive_only_client_gets_media_and_the_sender_gets_none(
+    server: ServerProcess, calls
+):
+    link = await create_call(server.url)
+    watcher = await calls(link, test_pattern=False)
+    watcher_events = watcher.events()
+    sender = await calls(link)
+    tracks = await received_tracks(watcher_events)
+    async with asyncio.timeout(TIMEOUT):
+        assert (await watch(tracks["video"])).width == 640
+    assert "video" not in sender.received  # nothing was offered to it
+
+
+async def test_someone_joining_again_after_leaving_reconnects(server: ServerProcess, calls):
+    link = await create_call(server.url)
+    host = await calls(link)
+    guest = await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await host.wait_connected()
+    await guest.hang_up()
+    async with asyncio.timeout(TIMEOUT):
+        await host.wait_for_state(CallState.PEER_LEFT)
+    again = await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await again.wait_connected()
+        await host.wait_connected()
+
+
+async def test_joining_a_call_that_does_not_exist_raises_call_not_found(server: ServerProcess):
+    with pytest.raises(CallNotFound, match="does not exist"):
+        await join(f"{server.url}/c/{'A' * 22}")
+
+
+async def test_a_third_person_gets_call_full(server: ServerProcess, calls):
+    link = await create_call(server.url)
+    await calls(link, test_pattern=False)
+    await calls(link, test_pattern=False)
+    with pytest.raises(CallFull, match="full"):
+        await join(link)
+
+
+async def test_no_server_raises_server_unreachable():
+    with pytest.raises(ServerUnreachable, match="Cannot reach"):
+        await join(f"http://127.0.0.1:{free_port()}/c/{'A' * 22}")
+
+
+async def test_losing_the_server_mid_call_is_reported_and_media_goes_on(
+    server: ServerProcess, calls
+):
+    link = await create_call(server.url)
+    first = await calls(link)
+    second = await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+        await second.wait_connected()
+    server.stop()
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_for_state(CallState.SERVER_LOST)
+    frames_then = first.received["video"].frames
+    await asyncio.sleep(1)
+    assert first.received["video"].frames > frames_then + 10  # peer to peer, still flowing
