@@ -147,3 +147,27 @@ def test_losing_the_server_is_shown_and_the_media_goes_on(server, new_page):
     expect(status(first)).to_have_text("Connection to the server lost")
     expect(status(second)).to_have_text("Connection to the server lost")
     assert_receives_video(first)  # peer to peer: the call itself does not need the server
+
+
+def test_chat_goes_both_ways_and_is_shown_as_text(server, new_page):
+    laptop, phone = new_page(), new_page(phone=True)
+    link = start_call(laptop, server)
+    join_call(phone, link)
+    for page in (laptop, phone):
+        expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+
+    markup = '<img src=x onerror="document.title=1"><b>bold?</b>'
+    laptop.get_by_role("textbox", name="Message").fill(markup)
+    laptop.get_by_role("button", name="Send").click()
+    phone_log = phone.get_by_role("log", name="Messages")
+    expect(phone_log).to_contain_text(markup)
+    expect(phone_log.locator("img, b")).to_have_count(0)
+    expect(laptop.get_by_role("textbox", name="Message")).to_have_value("")
+
+    phone.get_by_role("textbox", name="Message").fill("got it")
+    phone.get_by_role("button", name="Send").click()
+    expect(laptop.get_by_role("log", name="Messages")).to_contain_text("got it")
+    expect(laptop.get_by_role("log", name="Messages")).to_contain_text(markup)  # our own, too
+
+    phone.get_by_role("button", name="Hang up").click()
+    expect(laptop.get_by_role("button", name="Send")).to_be_disabled()

@@ -81,3 +81,19 @@ def test_browser_joins_a_call_python_started(server: ServerProcess, new_page, py
     assert python.wait() == 0, python.stderr
     assert_python_received_video(python)
     assert "Traceback" not in python.stderr
+
+
+def test_a_browser_without_camera_permission_watches_a_python_peer(
+    server: ServerProcess, new_page, python_peers
+):
+    # Without media permission Chromium hides its addresses behind mDNS names
+    # (xxxx.local) and must still reach the Python side.
+    created = run_peercall("new", "--server", server.url)
+    link = created.stdout.strip()
+    python = python_peers(link, "--test-pattern")
+    python.wait_for_line("^Waiting for someone to join$")
+    page = new_page(camera_denied=True)
+    join_call(page, link)
+    expect(status(page)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(page)
+    python.wait_for_line("^Connected$")
