@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+FAKE_DEVICES = "--use-fake-device-for-media-stream"
 BASE_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -20,7 +21,7 @@ BASE_ARGS = [
     "--no-first-run",
     # Three fake cameras, so that switching camera can be tested. (fake_device_1
     # gives Y16 depth frames that WebRTC cannot encode; switch to fake_device_2.)
-    "--use-fake-device-for-media-stream=device-count=3",
+    f"{FAKE_DEVICES}=device-count=3",
     # Lets the tests listen to received audio through Web Audio.
     "--autoplay-policy=no-user-gesture-required",
 ]
@@ -57,19 +58,32 @@ def denying_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def cameraless_browser(playwright: Playwright) -> Iterator[Browser]:
+    """A Chromium on a machine with microphones but no camera at all."""
+    args = [arg for arg in CHROMIUM_ARGS if not arg.startswith(FAKE_DEVICES)]
+    args.append(f"{FAKE_DEVICES}=device-count=0")  # fake microphones only
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture
 def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Opens a page in a context of its own (one per person), closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def open_page(phone: bool = False, camera_denied: bool = False) -> Page:
+    def open_page(
+        phone: bool = False, camera_denied: bool = False, no_camera: bool = False
+    ) -> Page:
         size = PHONE if phone else {"viewport": {"width": 1280, "height": 800}}
         if camera_denied:
-            # Launched only by the tests that need it.
+            # The other browsers are launched only by the tests that need them.
             denying_browser: Browser = request.getfixturevalue("denying_browser")
             context = denying_browser.new_context(**size)
         else:
-            context = browser.new_context(**size)
+            chosen = request.getfixturevalue("cameraless_browser") if no_camera else browser
+            context = chosen.new_context(**size)
             context.grant_permissions(["camera", "microphone", "clipboard-read", "clipboard-write"])
         contexts.append(context)
         page = context.new_page()

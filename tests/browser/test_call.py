@@ -118,6 +118,20 @@ def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, n
     assert loudest_audio(guest.get_by_label("Remote video")) > 0.01
 
 
+def test_someone_without_a_camera_is_heard_and_sees_the_other(server, new_page):
+    host = new_page()
+    guest = new_page(no_camera=True)
+    link = start_call(host, server)
+    guest.goto(link)
+    expect(guest.get_by_role("alert")).to_contain_text("No camera was found")
+    expect(guest.get_by_role("combobox", name="Camera", exact=True)).to_be_disabled()
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)
+    assert loudest_audio(host.get_by_label("Remote video")) > 0.01  # audio-only reaches the host
+
+
 def test_choosing_another_camera_reopens_the_preview_and_sends_it(server, new_page):
     sender, receiver = new_page(), new_page()
     link = start_call(sender, server)

@@ -50,6 +50,7 @@ def test_a_recording_holds_seconds_of_decodable_video(server, python_peers, tmp_
     recording = tmp_path / "call.mp4"
     recorder = python_peers(link, "--record", str(recording), "--duration", "4")
     assert recorder.wait() == 0, recorder.stderr
+    assert "You left the call" in recorder.stdout  # --duration hung up
     assert f"Recorded to {recording}" in recorder.stdout
     assert sender.wait() == 0, sender.stderr  # the other side left: a normal end
     assert "The other person left" in sender.stdout

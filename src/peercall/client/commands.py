@@ -96,6 +96,7 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
             return fail(str(exc), EXIT_USAGE, err)
         async with call:
             code = await follow_call(call, options, say)
+        say(STATE_TEXT[call.state])  # we hung up
         report_received(call, options, say)
         return code
     finally:
