@@ -1,8 +1,9 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.clients import PythonPeer
 from tests.servers import ServerProcess
 
 
@@ -12,3 +13,18 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path / "data").start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def python_peers(tmp_path: Path) -> Iterator[Callable[..., PythonPeer]]:
+    """Starts `peercall join` processes; each is hung up (Ctrl-C) after the test."""
+    peers: list[PythonPeer] = []
+
+    def start(link: str, *args: str) -> PythonPeer:
+        peer = PythonPeer(link, *args, log_dir=tmp_path / "peers")
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        peer.stop()

@@ -1,9 +1,7 @@
 """A browser and the Python client (aiortc) in one call, whichever of them starts it."""
 
 import re
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
@@ -13,20 +11,6 @@ from tests.servers import ServerProcess
 # Looks like markup on purpose: it must be shown as text, never parsed.
 BROWSER_TEXT = "<b>hello</b> from the browser"
 PYTHON_TEXT = "hello from <i>Python</i>"
-
-
-@pytest.fixture
-def python_peers(tmp_path: Path):
-    peers: list[PythonPeer] = []
-
-    def start(link: str, *args: str) -> PythonPeer:
-        peer = PythonPeer(link, *args, log_dir=tmp_path)
-        peers.append(peer)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.stop()
 
 
 def chat(page: Page, text: str) -> None:

@@ -11,24 +11,10 @@ import pytest
 
 from peercall.client import CallState, TrackReceived, join
 from tests.client.checks import next_event, watch
-from tests.clients import PythonPeer, run_peercall
+from tests.clients import run_peercall
 from tests.servers import ServerProcess, free_port
 
 NO_SUCH_CALL = "A" * 22
-
-
-@pytest.fixture
-def python_peers(tmp_path: Path):
-    peers: list[PythonPeer] = []
-
-    def start(link: str, *args: str) -> PythonPeer:
-        peer = PythonPeer(link, *args, log_dir=tmp_path / "peers")
-        peers.append(peer)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.stop()
 
 
 def new_call(server: ServerProcess) -> str:
