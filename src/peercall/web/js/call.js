@@ -23,10 +23,11 @@ export class CallSession extends EventTarget {
   #openLink = null;
   #subscriptions = null;
 
-  constructor({ signaling, localStream }) {
+  /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
+  constructor({ signaling, localMedia }) {
     super();
     this.signaling = signaling;
-    this.localStream = localStream;
+    this.localMedia = localMedia;
     this.peerId = null;
     this.iceServers = [];
     this.state = null;
@@ -64,10 +65,24 @@ export class CallSession extends EventTarget {
     this.#setState(CallState.LEFT);
   }
 
-  /** Sends `track` instead of the current one of its kind to everybody. */
-  async replaceTrack(track) {
-    const links = [...this.#links.values(), this.#openLink].filter(Boolean);
-    await Promise.all(links.map((link) => link.replaceTrack(track)));
+  /** Sends `track` (null: nothing) as our `kind` to everybody. */
+  async replaceTrack(kind, track) {
+    await Promise.all(this.#allLinks().map((link) => link.replaceTrack(kind, track)));
+    this.sendMediaState();
+  }
+
+  /** Tells everybody whether we send sound and picture. */
+  sendMediaState() {
+    for (const link of this.#links.values()) link.sendMediaState(this.#mediaState());
+  }
+
+  #mediaState() {
+    const { audio, video } = this.localMedia.outgoing;
+    return { audio: Boolean(audio) && !this.localMedia.muted, video: Boolean(video) };
+  }
+
+  #allLinks() {
+    return [...this.#links.values(), this.#openLink].filter(Boolean);
   }
 
   /** Sends a chat message to everybody with an open channel; returns how many got it. */
@@ -114,12 +129,18 @@ export class CallSession extends EventTarget {
       );
     });
     link.addEventListener("state", () => this.#updateState());
-    link.addEventListener("message", (event) => {
-      const detail = { ...event.detail, peerId: link.remoteId };
-      this.dispatchEvent(new CustomEvent("message", { detail }));
+    const forward = (type, as) =>
+      link.addEventListener(type, (event) => {
+        const detail = { ...event.detail, peerId: link.remoteId };
+        this.dispatchEvent(new CustomEvent(as, { detail }));
+      });
+    forward("chat", "message");
+    forward("media-state", "remotemediastate");
+    link.addEventListener("channel", (event) => {
+      if (event.detail === "open") link.sendMediaState(this.#mediaState());
+      this.dispatchEvent(new Event("chatchange"));
     });
-    link.addEventListener("channel", () => this.dispatchEvent(new Event("chatchange")));
-    link.addLocalMedia(this.localStream, { asOfferer: session === undefined });
+    link.addLocalMedia(this.localMedia.outgoing, { asOfferer: session === undefined });
     return link;
   }
 

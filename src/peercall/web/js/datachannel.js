@@ -1,6 +1,6 @@
 // What travels on the data channel between two peers (docs/protocol.md, "Data
 // channel"): one pre-negotiated channel per peer connection, so neither side waits
-// for the other to announce it; each message is a JSON object with a "type".
+// for the other to announce it; each text message is a JSON object with a "type".
 
 export const CHANNEL_LABEL = "chat";
 export const CHANNEL_OPTIONS = Object.freeze({ negotiated: true, id: 0, ordered: true });
@@ -13,7 +13,32 @@ export function encodeText(text) {
   return JSON.stringify({ type: "chat", text, sent_at: Date.now() });
 }
 
-/** The chat message in `data` as { text, sentAt: Date }, or null for anything else. */
+/** Whether we send sound (microphone on, not muted) and a picture (camera or screen). */
+export function encodeMediaState({ audio, video }) {
+  return JSON.stringify({ type: "media-state", audio: Boolean(audio), video: Boolean(video) });
+}
+
+const DECODERS = {
+  chat: (message) => {
+    const { text, sent_at: sentAt } = message;
+    const valid =
+      typeof text === "string" &&
+      text.length > 0 &&
+      text.length <= MAX_TEXT_LENGTH &&
+      Number.isSafeInteger(sentAt) &&
+      sentAt >= 0;
+    return valid ? { type: "chat", text, sentAt: new Date(sentAt) } : null;
+  },
+  "media-state": ({ audio, video }) =>
+    typeof audio === "boolean" && typeof video === "boolean"
+      ? { type: "media-state", audio, video }
+      : null,
+};
+
+/**
+ * A text message as { type: "chat", text, sentAt: Date } or
+ * { type: "media-state", audio, video }; null for anything else (ignored).
+ */
 export function decodeMessage(data) {
   if (typeof data !== "string") return null;
   let message;
@@ -22,12 +47,6 @@ export function decodeMessage(data) {
   } catch {
     return null;
   }
-  const valid =
-    message?.type === "chat" &&
-    typeof message.text === "string" &&
-    message.text.length > 0 &&
-    message.text.length <= MAX_TEXT_LENGTH &&
-    Number.isSafeInteger(message.sent_at) &&
-    message.sent_at >= 0;
-  return valid ? { text: message.text, sentAt: new Date(message.sent_at) } : null;
+  const decode = Object.hasOwn(DECODERS, message?.type) ? DECODERS[message.type] : null;
+  return decode ? decode(message) : null;
 }

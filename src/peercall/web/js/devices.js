@@ -42,10 +42,6 @@ export async function openLocalMedia({ cameraId, microphoneId } = {}) {
   return { stream: null, notice: NONE };
 }
 
-export function stopStream(stream) {
-  for (const track of stream?.getTracks() ?? []) track.stop();
-}
-
 /** Cameras and microphones; labels are empty until the page has had permission. */
 export async function listDevices() {
   if (!navigator.mediaDevices?.enumerateDevices) return { cameras: [], microphones: [] };
@@ -55,9 +51,4 @@ export async function listDevices() {
       .filter((d) => d.kind === kind && d.deviceId)
       .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
   return { cameras: named("videoinput", "Camera"), microphones: named("audioinput", "Microphone") };
-}
-
-export function trackDeviceId(stream, kind) {
-  const track = stream?.getTracks().find((t) => t.kind === kind);
-  return track?.getSettings().deviceId ?? null;
 }

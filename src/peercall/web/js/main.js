@@ -2,7 +2,8 @@
 
 import { ApiError, createCall, getCall } from "./api.js";
 import { CallSession, CallState } from "./call.js";
-import { listDevices, openLocalMedia, stopStream, trackDeviceId } from "./devices.js";
+import { listDevices } from "./devices.js";
+import { LocalMedia } from "./local-media.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { CallView } from "./ui.js";
 
@@ -12,23 +13,29 @@ class App {
   constructor(view) {
     this.view = view;
     this.signaling = SignalingChannel.forPage(window.location);
-    this.localStream = null;
+    this.media = new LocalMedia();
     this.session = null;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
   }
 
   async start() {
-    const { view } = this;
+    const { view, media } = this;
     view.newCallButton.addEventListener("click", () => this.startNewCall());
     view.joinButton.addEventListener("click", () => this.join());
     view.hangUpButton.addEventListener("click", () => this.hangUp());
+    view.muteButton.addEventListener("click", () => media.setMuted(!media.muted));
+    view.cameraButton.addEventListener("click", () => media.setCameraOff(!media.cameraOff));
+    view.switchCameraButton.addEventListener("click", () => this.switchCamera());
+    view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
     view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
-    view.camera.addEventListener("change", () => this.openPreview());
-    view.microphone.addEventListener("change", () => this.openPreview());
+    view.camera.addEventListener("change", () => this.openDevices());
+    view.microphone.addEventListener("change", () => this.openDevices());
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
+    media.addEventListener("sendtrack", ({ detail }) => this.onOutgoingTrack(detail));
+    media.addEventListener("statechange", () => this.onMediaState());
     view.showState("starting");
     view.showControls("none");
-    await this.openPreview();
+    await this.openDevices();
     if (this.callId) await this.checkInvitation();
     else {
       view.showState("ready");
@@ -36,30 +43,51 @@ class App {
     }
   }
 
-  /** (Re)opens the chosen devices, shows them, and sends them if in a call. */
-  async openPreview() {
-    const { view } = this;
-    const previous = this.localStream;
-    stopStream(previous);
-    const { stream, notice } = await openLocalMedia({
+  /** (Re)opens the chosen devices; the call gets the new tracks through "sendtrack". */
+  async openDevices() {
+    const { view, media } = this;
+    await media.open({
       cameraId: view.camera.value || undefined,
       microphoneId: view.microphone.value || undefined,
     });
-    this.localStream = stream;
-    view.showLocalStream(stream);
-    view.showNotice(notice);
-    if (this.session && stream) {
-      this.session.localStream = stream;
-      for (const track of stream.getTracks()) await this.session.replaceTrack(track);
-    }
+    view.showNotice(media.notice);
     await this.refreshDeviceLists();
+  }
+
+  onOutgoingTrack({ kind, track }) {
+    if (kind === "video") this.view.showLocalStream(this.media.previewStream);
+    this.session?.replaceTrack(kind, track);
+  }
+
+  onMediaState() {
+    this.view.showMediaState(this.media);
+    this.session?.sendMediaState();
+  }
+
+  async switchCamera() {
+    await this.media.switchCamera();
+    await this.refreshDeviceLists();
+  }
+
+  async toggleScreenSharing() {
+    if (this.media.sharingScreen) return this.media.stopSharing();
+    try {
+      await this.media.shareScreen();
+    } catch (error) {
+      // Cancelling the browser's picker is not an error worth a notice.
+      if (error.name !== "NotAllowedError" && error.name !== "AbortError") {
+        this.view.showNotice(`Could not share the screen: ${error.message}`);
+      }
+    }
   }
 
   async refreshDeviceLists() {
     const { cameras, microphones } = await listDevices();
-    const { view } = this;
-    view.fillDeviceList(view.camera, cameras, trackDeviceId(this.localStream, "video"));
-    view.fillDeviceList(view.microphone, microphones, trackDeviceId(this.localStream, "audio"));
+    const { view, media } = this;
+    view.fillDeviceList(view.camera, cameras, media.cameraDeviceId);
+    view.fillDeviceList(view.microphone, microphones, media.microphoneDeviceId);
+    view.showMediaOptions({ cameras: cameras.length, canShareScreen: media.canShareScreen });
+    view.showMediaState(media);
   }
 
   async checkInvitation() {
@@ -95,10 +123,14 @@ class App {
     const { view } = this;
     view.busy();
     view.showState("joining");
-    const session = new CallSession({ signaling: this.signaling, localStream: this.localStream });
+    const session = new CallSession({ signaling: this.signaling, localMedia: this.media });
     session.addEventListener("state", (event) => this.onSessionState(event.detail));
     session.addEventListener("remotestream", (event) => view.showRemoteStream(event.detail.stream));
-    session.addEventListener("peerleft", () => view.showRemoteStream(null));
+    session.addEventListener("peerleft", () => {
+      view.showRemoteStream(null);
+      view.showRemoteMediaState(null);
+    });
+    session.addEventListener("remotemediastate", ({ detail }) => view.showRemoteMediaState(detail));
     session.addEventListener("message", ({ detail }) => {
       view.chat.add({ author: "Them", text: detail.text, sentAt: detail.sentAt });
     });
@@ -123,6 +155,7 @@ class App {
     this.session = null;
     this.view.chat.setReady(false);
     this.view.showRemoteStream(null);
+    this.view.showRemoteMediaState(null);
     this.view.showControls("out-of-call");
   }
 

@@ -3,7 +3,13 @@
 // without wedging. Remote ICE candidates that arrive before the remote
 // description is set are queued, never dropped.
 
-import { CHANNEL_LABEL, CHANNEL_OPTIONS, decodeMessage, encodeText } from "./datachannel.js";
+import {
+  CHANNEL_LABEL,
+  CHANNEL_OPTIONS,
+  decodeMessage,
+  encodeMediaState,
+  encodeText,
+} from "./datachannel.js";
 
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
@@ -14,6 +20,7 @@ export class PeerLink extends EventTarget {
   #makingOffer = false;
   #ignoreOffer = false;
   #pendingCandidates = [];
+  #outgoing = { audio: null, video: null };
   #inbox = Promise.resolve();
 
   /**
@@ -47,7 +54,7 @@ export class PeerLink extends EventTarget {
     this.channel.addEventListener("close", () => this.#channelChanged());
     this.channel.addEventListener("message", ({ data }) => {
       const message = decodeMessage(data);
-      if (message) this.dispatchEvent(new CustomEvent("message", { detail: message }));
+      if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
     });
     this.pc.addEventListener("connectionstatechange", () => {
       const state = this.pc.connectionState;
@@ -64,22 +71,43 @@ export class PeerLink extends EventTarget {
   }
 
   /**
-   * Sends our tracks. The offerer also asks to receive a kind it has no track
-   * for, so a person without a camera or microphone can still watch and listen
-   * (an answerer must not: its extra m-lines would need another negotiation).
+   * What we send, by kind ({ audio, video }, either may be null). Every peer
+   * connection has one audio and one video transceiver, both sendrecv even with
+   * no track yet, so turning the camera on, switching it or sharing the screen
+   * later is a replaceTrack, never a renegotiation. The offerer creates them; the
+   * answerer takes those of the offer (#sendOnOfferedTransceivers).
    */
-  addLocalMedia(stream, { asOfferer }) {
+  addLocalMedia(outgoing, { asOfferer }) {
+    this.#outgoing = { ...outgoing };
+    if (!asOfferer) return;
     for (const kind of ["audio", "video"]) {
-      const track = stream?.getTracks().find((t) => t.kind === kind);
-      if (track) this.pc.addTrack(track, stream);
-      else if (asOfferer) this.pc.addTransceiver(kind, { direction: "recvonly" });
+      this.pc.addTransceiver(outgoing[kind] ?? kind, { direction: "sendrecv" });
     }
   }
 
-  /** Puts a new local track in place of the old one of its kind; no renegotiation. */
-  async replaceTrack(track) {
-    const sender = this.pc.getSenders().find((s) => s.track?.kind === track.kind);
-    if (sender) await sender.replaceTrack(track);
+  /** Sends `track` (or nothing, if null) as our `kind`; no renegotiation. */
+  async replaceTrack(kind, track) {
+    this.#outgoing[kind] = track;
+    const transceiver = this.#transceiverOf(kind);
+    if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  #transceiverOf(kind) {
+    return this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
+  }
+
+  async #sendOnOfferedTransceivers() {
+    for (const kind of ["audio", "video"]) {
+      const transceiver = this.#transceiverOf(kind);
+      if (!transceiver || transceiver.direction === "sendrecv") continue;
+      transceiver.direction = "sendrecv";
+      await transceiver.sender.replaceTrack(this.#outgoing[kind] ?? null);
+    }
+  }
+
+  /** Tells the other side whether we send sound and picture (shown on their page). */
+  sendMediaState(state) {
+    if (this.canSendText) this.channel.send(encodeMediaState(state));
   }
 
   get canSendText() {
@@ -151,6 +179,7 @@ export class PeerLink extends EventTarget {
     const queued = this.#pendingCandidates.splice(0);
     for (const candidate of queued) await this.#addCandidate(candidate);
     if (description.type === "offer") {
+      await this.#sendOnOfferedTransceivers();
       await this.pc.setLocalDescription();
       this.#signal({ type: "answer", sdp: this.pc.localDescription.sdp });
     }

@@ -42,6 +42,13 @@ export class CallView {
     this.share = byId("share");
     this.callLink = byId("call-link");
     this.copyButton = byId("copy-link");
+    this.mediaControls = byId("media-controls");
+    this.muteButton = byId("mute");
+    this.cameraButton = byId("camera-toggle");
+    this.switchCameraButton = byId("switch-camera");
+    this.shareScreenButton = byId("share-screen");
+    this.remoteMuted = byId("remote-muted");
+    this.remoteCameraOff = byId("remote-camera-off");
     this.copyButton.addEventListener("click", () => this.#copyLink());
     this.chat = new ChatPanel({
       section: byId("chat"),
@@ -70,8 +77,37 @@ export class CallView {
     this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
     this.hangUpButton.hidden = mode !== "in-call";
     this.chat.show(mode === "in-call");
+    this.mediaControls.hidden = mode === "none";
+    // Sharing the screen only means something to someone in the call.
+    this.shareScreenButton.hidden = !(this.#canShareScreen && mode === "in-call");
     this.joinButton.disabled = false;
     this.newCallButton.disabled = false;
+  }
+
+  #canShareScreen = false;
+
+  /** Which media buttons apply here: "Switch camera" with two cameras or more,
+   * "Share screen" where the browser can (not on phones). */
+  showMediaOptions({ cameras, canShareScreen }) {
+    this.switchCameraButton.hidden = cameras < 2;
+    this.#canShareScreen = canShareScreen;
+  }
+
+  /** The button names say what a press does: "Mute" while sound goes out, etc. */
+  showMediaState({ muted, cameraOff, sharingScreen }) {
+    this.muteButton.textContent = muted ? "Unmute" : "Mute";
+    this.muteButton.setAttribute("aria-pressed", String(muted));
+    this.cameraButton.textContent = cameraOff ? "Camera on" : "Camera off";
+    this.cameraButton.setAttribute("aria-pressed", String(cameraOff));
+    this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
+    this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
+  }
+
+  /** What the other side told us it sends; null when nobody is there. */
+  showRemoteMediaState(state) {
+    this.remoteMuted.hidden = !state || state.audio;
+    this.remoteCameraOff.hidden = !state || state.video;
+    this.remoteVideo.closest("figure").dataset.cameraOff = String(Boolean(state && !state.video));
   }
 
   busy() {
