@@ -1,0 +1,111 @@
+"""In-call controls, each proven by what the other side gets."""
+
+import json
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.media import loudest_audio, presented_frames, video_track_label
+from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+
+SILENCE = 0.001
+
+
+def connected_pair(server, new_page) -> tuple[Page, Page, list[int]]:
+    """Two people in a call, and a live count of the offers the first one sent."""
+    first, other = new_page(), new_page()
+    offers = count_offers_sent(first)
+    link = start_call(first, server)
+    join_call(other, link)
+    for page in (first, other):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+        expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+    return first, other, offers
+
+
+def count_offers_sent(page: Page) -> list[int]:
+    """A one-item list holding how many offers the page sends on its WebSockets from
+    now on; call before the page opens its socket."""
+    count = [0]
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, str) and json.loads(payload).get("type") == "offer":
+            count[0] += 1
+
+    page.on("websocket", lambda socket: socket.on("framesent", on_frame))
+    return count
+
+
+def test_mute_silences_what_the_other_side_hears_and_shows_it(server, new_page):
+    speaker, listener, _ = connected_pair(server, new_page)
+    remote = listener.get_by_label("Remote video")
+    assert loudest_audio(remote) > 0.01
+
+    speaker.get_by_role("button", name="Mute").click()
+    expect(speaker.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(listener.get_by_text("Their microphone is muted")).to_be_visible()
+    assert loudest_audio(remote) < SILENCE
+
+    speaker.get_by_role("button", name="Unmute").click()
+    expect(speaker.get_by_role("button", name="Mute")).to_be_visible()
+    expect(listener.get_by_text("Their microphone is muted")).to_be_hidden()
+    assert loudest_audio(remote) > 0.01
+
+
+def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page):
+    sender, viewer, _ = connected_pair(server, new_page)
+    sender.get_by_role("button", name="Camera off").click()
+    expect(sender.get_by_role("button", name="Camera on")).to_be_visible()
+    expect(viewer.get_by_text("Their camera is off")).to_be_visible()
+    # Off means off: no camera track left running on the sender's page.
+    expect(sender.get_by_label("Your camera", exact=True)).to_have_js_property("srcObject", None)
+
+    sender.get_by_role("button", name="Camera on").click()
+    expect(viewer.get_by_text("Their camera is off")).to_be_hidden()
+    assert_receives_video(viewer)
+    assert presented_frames(sender.get_by_label("Your camera", exact=True))["count"] > 5
+
+
+def test_switching_camera_changes_what_is_sent_without_a_new_offer(server, new_page):
+    sender, receiver, offers = connected_pair(server, new_page)
+    offers_at_connect = offers[0]
+    assert offers_at_connect == 1  # the open offer: the counter does count
+    preview = sender.get_by_label("Your camera", exact=True)
+    assert video_track_label(preview) == "fake_device_0"
+
+    # From the list: (fake_device_1 gives frames WebRTC cannot encode, see conftest)
+    sender.get_by_role("combobox", name="Camera", exact=True).select_option(label="fake_device_2")
+    sender.wait_for_function(
+        "() => document.getElementById('local-video').srcObject?.getVideoTracks()[0]?.label"
+        " === 'fake_device_2'"
+    )
+    # The old camera was stopped, so video still arriving is the new camera.
+    assert_receives_video(receiver)
+
+    # With the button: the next camera in the list, here back to the first.
+    sender.get_by_role("button", name="Switch camera").click()
+    sender.wait_for_function(
+        "() => document.getElementById('local-video').srcObject?.getVideoTracks()[0]?.label"
+        " === 'fake_device_0'"
+    )
+    assert_receives_video(receiver)
+    camera_list = sender.get_by_role("combobox", name="Camera", exact=True)
+    assert camera_list.evaluate("(s) => s.selectedOptions[0].textContent") == "fake_device_0"
+    assert offers[0] == offers_at_connect  # replaceTrack: no renegotiation
+    expect(status(receiver)).to_have_text("Connected")
+
+
+def test_sharing_the_screen_sends_it_and_stopping_goes_back_to_the_camera(server, new_page):
+    sharer, viewer, offers = connected_pair(server, new_page)
+    offers_at_connect = offers[0]
+    sharer.get_by_role("button", name="Share screen").click()
+    expect(sharer.get_by_role("button", name="Stop sharing")).to_be_visible()
+    preview = sharer.get_by_label("Your camera", exact=True)
+    expect(preview).not_to_have_js_property("srcObject", None)
+    assert "fake_device" not in video_track_label(preview)  # the screen, not a camera
+    assert_receives_video(viewer)
+
+    sharer.get_by_role("button", name="Stop sharing").click()
+    expect(sharer.get_by_role("button", name="Share screen")).to_be_visible()
+    assert video_track_label(preview) == "fake_device_0"
+    assert_receives_video(viewer)
+    assert offers[0] == offers_at_connect == 1
