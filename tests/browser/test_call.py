@@ -43,6 +43,10 @@ def test_device_lists_show_the_fake_devices(server, new_page):
     assert any("fake" in label.lower() for label in microphone_labels), microphone_labels
     video = page.get_by_label("Your camera")
     assert presented_frames(video)["count"] > 5
+    # Out of a call there is nothing to chat with, hang up or measure.
+    for region in ("Chat", "Call statistics"):
+        expect(page.get_by_role("region", name=region)).to_be_hidden()
+    expect(page.get_by_role("button", name="Hang up")).to_be_hidden()
 
 
 def assert_receives_video(page: Page) -> None:

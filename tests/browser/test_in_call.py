@@ -1,6 +1,7 @@
 """In-call controls, each proven by what the other side gets."""
 
 import json
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -109,3 +110,31 @@ def test_sharing_the_screen_sends_it_and_stopping_goes_back_to_the_camera(server
     assert video_track_label(preview) == "fake_device_0"
     assert_receives_video(viewer)
     assert offers[0] == offers_at_connect == 1
+
+
+def stat(panel, name: str):
+    return panel.locator(f"dt:text-is('{name}') + dd")
+
+
+def test_statistics_show_live_traffic_and_a_direct_route(server, new_page):
+    page, _, _ = connected_pair(server, new_page)
+    page.get_by_role("button", name="Call statistics").click()
+    panel = page.get_by_role("region", name="Call statistics")
+    expect(panel).to_be_visible()
+    expect(stat(panel, "Route")).to_contain_text("direct: host ↔ host")
+    for name in ("Sending", "Receiving"):
+        expect(stat(panel, name)).to_have_text(re.compile(r"^[1-9]\d* kbit/s$"), timeout=10_000)
+    expect(stat(panel, "Video received")).to_have_text(
+        re.compile(r"^\d+\u00d7\d+ at \d+ fps \((VP8|VP9|H264|AV1)\)$")
+    )
+    expect(stat(panel, "Round trip")).to_have_text(re.compile(r"^\d+ ms$"))
+    expect(stat(panel, "Packet loss")).to_have_text(re.compile(r"^\d+\.\d %$"))
+    chart = panel.get_by_role("img", name=re.compile("Bitrate over the last minute, peak"))
+    expect(chart).to_be_visible()
+    # Something was drawn: the canvas is not blank.
+    drawn = chart.evaluate(
+        "(c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v)"
+    )
+    assert drawn
+    page.get_by_role("button", name="Call statistics").click()
+    expect(panel).to_be_hidden()

@@ -95,6 +95,12 @@ export class CallSession extends EventTarget {
     return [...this.#links.values()].some((link) => link.canSendText);
   }
 
+  /** The peer connection that carries the call now (1:1: the first connected one). */
+  get activePeerConnection() {
+    const links = [...this.#links.values()];
+    return (links.find((link) => link.pc.connectionState === "connected") ?? links[0])?.pc ?? null;
+  }
+
   linkTo(peerId) {
     return this.#links.get(peerId);
   }

@@ -5,6 +5,7 @@ import { CallSession, CallState } from "./call.js";
 import { listDevices } from "./devices.js";
 import { LocalMedia } from "./local-media.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
+import { StatsMonitor } from "./stats.js";
 import { CallView } from "./ui.js";
 
 const CALL_PATH = /^\/c\/([A-Za-z0-9_-]+)$/;
@@ -15,6 +16,7 @@ class App {
     this.signaling = SignalingChannel.forPage(window.location);
     this.media = new LocalMedia();
     this.session = null;
+    this.statsMonitor = null;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
   }
 
@@ -150,9 +152,24 @@ class App {
     if (this.session?.sendText(text)) this.view.chat.sent(text);
   }
 
+  /** Follows the peer connection that carries the call, for the statistics panel. */
+  watchStats() {
+    const pc = this.session?.activePeerConnection ?? null;
+    if (this.statsMonitor?.pc === pc) return;
+    this.statsMonitor?.stop();
+    this.statsMonitor = null;
+    this.view.stats.clear();
+    if (!pc) return;
+    const monitor = new StatsMonitor(pc);
+    monitor.addEventListener("stats", ({ detail }) => this.view.stats.show(detail, monitor.history));
+    monitor.start();
+    this.statsMonitor = monitor;
+  }
+
   hangUp() {
     this.session?.leave();
     this.session = null;
+    this.watchStats();
     this.view.chat.setReady(false);
     this.view.showRemoteStream(null);
     this.view.showRemoteMediaState(null);
@@ -161,6 +178,7 @@ class App {
 
   onSessionState(state) {
     this.view.showState(state);
+    this.watchStats();
     if (state === CallState.SERVER_LOST) this.view.showControls("in-call");
   }
 

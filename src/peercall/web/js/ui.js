@@ -3,6 +3,7 @@
 
 import { CallState } from "./call.js";
 import { ChatPanel } from "./chat.js";
+import { StatsPanel } from "./stats-panel.js";
 
 export const STATUS_TEXT = Object.freeze({
   starting: "Starting your camera…",
@@ -47,6 +48,22 @@ export class CallView {
     this.cameraButton = byId("camera-toggle");
     this.switchCameraButton = byId("switch-camera");
     this.shareScreenButton = byId("share-screen");
+    this.statsToggle = byId("stats-toggle");
+    this.stats = new StatsPanel({
+      section: byId("stats"),
+      toggle: this.statsToggle,
+      chart: byId("stat-chart"),
+      fields: {
+        send: byId("stat-send"),
+        receive: byId("stat-receive"),
+        sentVideo: byId("stat-sent-video"),
+        receivedVideo: byId("stat-received-video"),
+        audio: byId("stat-audio"),
+        roundTrip: byId("stat-rtt"),
+        loss: byId("stat-loss"),
+        route: byId("stat-route"),
+      },
+    });
     this.remoteMuted = byId("remote-muted");
     this.remoteCameraOff = byId("remote-camera-off");
     this.copyButton.addEventListener("click", () => this.#copyLink());
@@ -78,6 +95,8 @@ export class CallView {
     this.hangUpButton.hidden = mode !== "in-call";
     this.chat.show(mode === "in-call");
     this.mediaControls.hidden = mode === "none";
+    this.statsToggle.hidden = mode !== "in-call";
+    if (mode !== "in-call") this.stats.setOpen(false);
     // Sharing the screen only means something to someone in the call.
     this.shareScreenButton.hidden = !(this.#canShareScreen && mode === "in-call");
     this.joinButton.disabled = false;
