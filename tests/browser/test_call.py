@@ -152,20 +152,20 @@ def test_chat_goes_both_ways_and_is_shown_as_text(server, new_page):
     link = start_call(laptop, server)
     join_call(phone, link)
     for page in (laptop, phone):
-        expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
 
     markup = '<img src=x onerror="document.title=1"><b>bold?</b>'
     laptop.get_by_role("textbox", name="Message").fill(markup)
-    laptop.get_by_role("button", name="Send").click()
+    laptop.get_by_role("button", name="Send", exact=True).click()
     phone_log = phone.get_by_role("log", name="Messages")
     expect(phone_log).to_contain_text(markup)
     expect(phone_log.locator("img, b")).to_have_count(0)
     expect(laptop.get_by_role("textbox", name="Message")).to_have_value("")
 
     phone.get_by_role("textbox", name="Message").fill("got it")
-    phone.get_by_role("button", name="Send").click()
+    phone.get_by_role("button", name="Send", exact=True).click()
     expect(laptop.get_by_role("log", name="Messages")).to_contain_text("got it")
     expect(laptop.get_by_role("log", name="Messages")).to_contain_text(markup)  # our own, too
 
     phone.get_by_role("button", name="Hang up").click()
-    expect(laptop.get_by_role("button", name="Send")).to_be_disabled()
+    expect(laptop.get_by_role("button", name="Send", exact=True)).to_be_disabled()

@@ -1,6 +1,8 @@
 """In-call controls, each proven by what the other side gets."""
 
+import hashlib
 import json
+import os
 import re
 
 from playwright.sync_api import Page, expect
@@ -19,7 +21,7 @@ def connected_pair(server, new_page) -> tuple[Page, Page, list[int]]:
     join_call(other, link)
     for page in (first, other):
         expect(status(page)).to_have_text("Connected", timeout=20_000)
-        expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
     return first, other, offers
 
 
@@ -138,3 +140,29 @@ def test_statistics_show_live_traffic_and_a_direct_route(server, new_page):
     assert drawn
     page.get_by_role("button", name="Call statistics").click()
     expect(panel).to_be_hidden()
+
+
+def test_a_5_mb_file_arrives_whole_with_progress_on_both_sides(server, new_page, tmp_path):
+    sender, receiver, _ = connected_pair(server, new_page)
+    data = os.urandom(5 * 1024 * 1024)
+    with sender.expect_file_chooser() as chooser:
+        sender.get_by_role("button", name="Send file").click()
+    chooser.value.set_files(
+        {"name": "random <1>.bin", "mimeType": "application/octet-stream", "buffer": data}
+    )
+    sending = sender.get_by_role("progressbar", name="Sending random <1>.bin")
+    expect(sending).to_be_visible()
+    receiving = receiver.get_by_role("progressbar", name="Receiving random <1>.bin")
+    expect(receiving).to_be_visible()
+    link = receiver.get_by_role("link", name="Download random <1>.bin")
+    expect(link).to_be_visible(timeout=60_000)
+    expect(sender.get_by_role("log", name="Messages")).to_contain_text("Sent")
+    for bar in (sending, receiving):
+        expect(bar).to_have_js_property("value", len(data))
+
+    with receiver.expect_download() as download:
+        link.click()
+    saved = tmp_path / "received.bin"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.endswith(".bin")
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()

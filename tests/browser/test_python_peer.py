@@ -15,7 +15,7 @@ PYTHON_TEXT = "hello from <i>Python</i>"
 
 def chat(page: Page, text: str) -> None:
     page.get_by_role("textbox", name="Message").fill(text)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def assert_python_received_video(peer: PythonPeer) -> None:
@@ -37,7 +37,7 @@ def test_python_joins_a_call_the_browser_started(server: ServerProcess, new_page
     log = page.get_by_role("log", name="Messages")
     expect(log).to_contain_text(PYTHON_TEXT)  # literally, tags and all
     expect(log.locator("i")).to_have_count(0)
-    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
     chat(page, BROWSER_TEXT)
     python.wait_for_line("^Message: " + re.escape(BROWSER_TEXT) + "$")
 

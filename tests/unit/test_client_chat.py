@@ -24,6 +24,8 @@ def test_a_chat_message_round_trips_with_its_time():
         json.dumps({"type": "chat", "text": "x", "sent_at": -1}),
         json.dumps(["chat"]),
         b"\xff\xfe",
+        # A chunk of a file that happens to hold a chat message is still a chunk.
+        json.dumps({"type": "chat", "text": "x", "sent_at": 1}).encode(),
     ],
 )
 def test_anything_but_a_valid_chat_message_is_ignored(data):

@@ -39,7 +39,10 @@ def encode_text(text: str) -> str:
 
 
 def decode_message(data: str | bytes) -> ChatText | None:
-    """The chat message in `data`, or None for anything else (unknown type, malformed)."""
+    """The chat message in `data`, or None for anything else (unknown type, malformed,
+    or binary: binary messages are chunks of a file, whatever their bytes look like)."""
+    if not isinstance(data, str):
+        return None
     try:
         return _decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):

@@ -90,6 +90,13 @@ export class CallSession extends EventTarget {
     return [...this.#links.values()].filter((link) => link.sendText(text)).length;
   }
 
+  /** Sends a file to the person in the call (1:1); `onProgress(bytesSent)` as it goes. */
+  sendFile(file, onProgress) {
+    const link = [...this.#links.values()].find((candidate) => candidate.canSendText);
+    if (!link) return Promise.reject(new Error("Nobody is connected to receive the file."));
+    return link.sendFile(file, onProgress);
+  }
+
   /** Whether a chat message would reach anybody now. */
   get canSendText() {
     return [...this.#links.values()].some((link) => link.canSendText);
@@ -142,6 +149,7 @@ export class CallSession extends EventTarget {
       });
     forward("chat", "message");
     forward("media-state", "remotemediastate");
+    forward("incomingfile", "incomingfile");
     link.addEventListener("channel", (event) => {
       if (event.detail === "open") link.sendMediaState(this.#mediaState());
       this.dispatchEvent(new Event("chatchange"));

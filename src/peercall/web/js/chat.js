@@ -5,10 +5,25 @@ import { MAX_TEXT_LENGTH } from "./datachannel.js";
 
 const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 export class ChatPanel extends EventTarget {
-  constructor({ section, log, form, input, sendButton }) {
+  #transfers = new Map();
+
+  constructor({ section, log, form, input, sendButton, fileButton, fileInput }) {
     super();
-    Object.assign(this, { section, log, form, input, sendButton });
+    Object.assign(this, { section, log, form, input, sendButton, fileButton, fileInput });
+    this.fileButton.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => {
+      for (const file of this.fileInput.files) {
+        this.dispatchEvent(new CustomEvent("sendfile", { detail: { file } }));
+      }
+      this.fileInput.value = "";
+    });
     this.input.maxLength = MAX_TEXT_LENGTH;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -26,6 +41,7 @@ export class ChatPanel extends EventTarget {
   /** Whether there is someone to send to (an open data channel). */
   setReady(ready) {
     this.sendButton.disabled = !ready;
+    this.fileButton.disabled = !ready;
   }
 
   /** Call after a message was sent: clears the box and shows it as ours. */
@@ -35,6 +51,59 @@ export class ChatPanel extends EventTarget {
   }
 
   add({ author, text, sentAt, mine = false }) {
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text;
+    this.#append({ author, sentAt, mine }, body);
+  }
+
+  /** Shows a file on its way: `mine` for one we send. Returns its id for the updates. */
+  addTransfer({ id, name, size, mine }) {
+    const label = document.createElement("span");
+    label.className = "text";
+    label.textContent = `${name} (${formatSize(size)})`;
+    const progress = document.createElement("progress");
+    progress.max = Math.max(size, 1);
+    progress.value = 0;
+    progress.setAttribute("aria-label", `${mine ? "Sending" : "Receiving"} ${name}`);
+    const outcome = document.createElement("span");
+    outcome.className = "outcome";
+    const author = mine ? "You" : "Them";
+    this.#append({ author, sentAt: new Date(), mine }, label, progress, outcome);
+    this.#transfers.set(id, { name, progress, outcome, mine });
+    return id;
+  }
+
+  updateTransfer(id, bytes) {
+    const transfer = this.#transfers.get(id);
+    if (transfer) transfer.progress.value = bytes;
+  }
+
+  /** Done: a download link for a file we received (`blob`), "Sent" for ours. */
+  finishTransfer(id, blob = null) {
+    const transfer = this.#transfers.get(id);
+    if (!transfer) return;
+    this.#transfers.delete(id);
+    transfer.progress.value = transfer.progress.max;
+    if (!blob) {
+      transfer.outcome.textContent = "Sent";
+      return;
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = transfer.name;
+    link.textContent = `Download ${transfer.name}`;
+    transfer.outcome.replaceChildren(link);
+  }
+
+  failTransfer(id, reason) {
+    const transfer = this.#transfers.get(id);
+    if (!transfer) return;
+    this.#transfers.delete(id);
+    transfer.outcome.textContent = `Not ${transfer.mine ? "sent" : "received"}: ${reason}`;
+  }
+
+  #append({ author, sentAt, mine }, ...content) {
     const item = document.createElement("li");
     item.className = mine ? "mine" : "theirs";
     const meta = document.createElement("span");
@@ -43,10 +112,7 @@ export class ChatPanel extends EventTarget {
     time.dateTime = sentAt.toISOString();
     time.textContent = TIME_FORMAT.format(sentAt);
     meta.append(`${author} · `, time);
-    const body = document.createElement("span");
-    body.className = "text";
-    body.textContent = text;
-    item.append(meta, body);
+    item.append(meta, ...content);
     this.log.append(item);
     item.scrollIntoView({ block: "nearest" });
   }

@@ -2,6 +2,8 @@
 // channel"): one pre-negotiated channel per peer connection, so neither side waits
 // for the other to announce it; each text message is a JSON object with a "type".
 
+import { validFileStart } from "./files.js";
+
 export const CHANNEL_LABEL = "chat";
 export const CHANNEL_OPTIONS = Object.freeze({ negotiated: true, id: 0, ordered: true });
 export const MAX_TEXT_LENGTH = 4000;
@@ -29,6 +31,8 @@ const DECODERS = {
       sentAt >= 0;
     return valid ? { type: "chat", text, sentAt: new Date(sentAt) } : null;
   },
+  "file-start": (message) => (validFileStart(message) ? message : null),
+  "file-end": (message) => (typeof message.id === "string" ? message : null),
   "media-state": ({ audio, video }) =>
     typeof audio === "boolean" && typeof video === "boolean"
       ? { type: "media-state", audio, video }
@@ -36,8 +40,8 @@ const DECODERS = {
 };
 
 /**
- * A text message as { type: "chat", text, sentAt: Date } or
- * { type: "media-state", audio, video }; null for anything else (ignored).
+ * A text message as { type: "chat", text, sentAt: Date }, { type: "media-state",
+ * audio, video }, or a "file-start" / "file-end"; null for anything else (ignored).
  */
 export function decodeMessage(data) {
   if (typeof data !== "string") return null;

@@ -30,6 +30,7 @@ class App {
     view.switchCameraButton.addEventListener("click", () => this.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
     view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
+    view.chat.addEventListener("sendfile", (event) => this.sendFile(event.detail.file));
     view.camera.addEventListener("change", () => this.openDevices());
     view.microphone.addEventListener("change", () => this.openDevices());
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
@@ -136,6 +137,7 @@ class App {
     session.addEventListener("message", ({ detail }) => {
       view.chat.add({ author: "Them", text: detail.text, sentAt: detail.sentAt });
     });
+    session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     try {
       await session.join(this.callId);
@@ -164,6 +166,25 @@ class App {
     monitor.addEventListener("stats", ({ detail }) => this.view.stats.show(detail, monitor.history));
     monitor.start();
     this.statsMonitor = monitor;
+  }
+
+  async sendFile(file) {
+    const { chat } = this.view;
+    const id = chat.addTransfer({ id: crypto.randomUUID(), name: file.name, size: file.size, mine: true });
+    try {
+      await this.session.sendFile(file, (bytes) => chat.updateTransfer(id, bytes));
+      chat.finishTransfer(id);
+    } catch (error) {
+      chat.failTransfer(id, error.message);
+    }
+  }
+
+  onIncomingFile({ phase, id, name, size, bytes, blob, reason }) {
+    const { chat } = this.view;
+    if (phase === "start") chat.addTransfer({ id, name, size, mine: false });
+    else if (phase === "progress") chat.updateTransfer(id, bytes);
+    else if (phase === "done") chat.finishTransfer(id, blob);
+    else chat.failTransfer(id, reason);
   }
 
   hangUp() {

@@ -10,6 +10,7 @@ import {
   encodeMediaState,
   encodeText,
 } from "./datachannel.js";
+import { FileReceiver, FileSender } from "./files.js";
 
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
@@ -21,6 +22,13 @@ export class PeerLink extends EventTarget {
   #ignoreOffer = false;
   #pendingCandidates = [];
   #outgoing = { audio: null, video: null };
+  // Files coming in: each step is an "incomingfile" event (phase start, progress, done, failed).
+  #incoming = new FileReceiver({
+    onStart: (file) => this.#fileEvent({ phase: "start", ...file }),
+    onProgress: (id, bytes) => this.#fileEvent({ phase: "progress", id, bytes }),
+    onFile: (id, blob) => this.#fileEvent({ phase: "done", id, blob }),
+    onFailure: (id, reason) => this.#fileEvent({ phase: "failed", id, reason }),
+  });
   #inbox = Promise.resolve();
 
   /**
@@ -52,10 +60,16 @@ export class PeerLink extends EventTarget {
     this.channel = this.pc.createDataChannel(CHANNEL_LABEL, CHANNEL_OPTIONS);
     this.channel.addEventListener("open", () => this.#channelChanged());
     this.channel.addEventListener("close", () => this.#channelChanged());
+    this.channel.binaryType = "arraybuffer";
+    this.files = new FileSender(this.channel);
     this.channel.addEventListener("message", ({ data }) => {
+      if (data instanceof ArrayBuffer) return this.#incoming.chunk(data);
       const message = decodeMessage(data);
-      if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
+      if (message?.type === "file-start") this.#incoming.start(message);
+      else if (message?.type === "file-end") this.#incoming.end(message);
+      else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
     });
+    this.channel.addEventListener("close", () => this.#incoming.abort());
     this.pc.addEventListener("connectionstatechange", () => {
       const state = this.pc.connectionState;
       // A failed path (network change) gets new candidates; perfect negotiation
@@ -119,6 +133,16 @@ export class PeerLink extends EventTarget {
     if (!this.canSendText) return false;
     this.channel.send(encodeText(text));
     return true;
+  }
+
+  #fileEvent(detail) {
+    this.dispatchEvent(new CustomEvent("incomingfile", { detail }));
+  }
+
+  /** Sends a file; `onProgress(bytesSent)` as it goes. Rejects if the channel is not open. */
+  sendFile(file, onProgress) {
+    if (!this.canSendText) return Promise.reject(new Error("Nobody is connected."));
+    return this.files.send(file, onProgress);
   }
 
   #channelChanged() {

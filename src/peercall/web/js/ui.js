@@ -73,6 +73,8 @@ export class CallView {
       form: byId("chat-form"),
       input: byId("chat-input"),
       sendButton: byId("chat-send"),
+      fileButton: byId("send-file"),
+      fileInput: byId("file-input"),
     });
   }
 
