@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -35,6 +35,14 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         help='ICE servers as JSON, e.g. \'[{"urls": "stun:stun.example.org"}]\'; "[]" for none',
     )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        default=None,
+        help="serve HTTPS (needed for phones' cameras); self-signed unless --cert/--key",
+    )
+    parser.add_argument("--cert", help="TLS certificate (PEM) for --https")
+    parser.add_argument("--key", help="TLS private key (PEM) for --https")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -44,6 +52,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "data_dir": args.data_dir,
         "public_url": args.public_url,
         "log_level": args.log_level,
+        "https": args.https,
+        "tls_cert": args.cert,
+        "tls_key": args.key,
     }
     if args.ice_servers is not None:
         try:
@@ -53,17 +64,46 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(config_file=args.config, overrides=overrides)
 
 
+def announce(settings: Settings, out: TextIO = sys.stdout) -> None:
+    """Where to open peercall: on this machine, on the LAN, and a QR code for a phone."""
+    from peercall.server.qr import qr_terminal
+    from peercall.server.tls import lan_addresses
+
+    scheme = "https" if settings.https else "http"
+    print(f"peercall {__version__} is running at {scheme}://localhost:{settings.port}/", file=out)
+    everywhere = settings.host in ("0.0.0.0", "::", "")
+    lan = [f"{scheme}://{address}:{settings.port}/" for address in lan_addresses()]
+    if settings.public_url:
+        lan = [settings.public_url]
+    elif not everywhere:
+        lan = []
+    for url in lan:
+        print(f"  on your network: {url}", file=out)
+    if lan:
+        if not settings.https:
+            print("  (phones give the camera only to HTTPS pages: add --https)", file=out)
+        print(f"Scan to open {lan[0]} on a phone:\n{qr_terminal(lan[0])}", file=out)
+    out.flush()
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
     from peercall.server.app import create_app
+    from peercall.server.tls import tls_files
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    tls = tls_files(settings) if settings.https else None
+    if tls is not None and tls.generated:
+        print(
+            f"Using a self-signed certificate ({tls.certificate}): browsers will ask you "
+            "to accept it once.",
+            flush=True,
+        )
     app = create_app(settings)
-    shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
-    print(f"peercall {__version__} is running at http://{shown_host}:{settings.port}/", flush=True)
+    announce(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -74,6 +114,8 @@ def serve(settings: Settings) -> int:
         access_log=False,
         ws_max_size=settings.max_message_bytes * TRANSPORT_SIZE_FACTOR,
         lifespan="on",
+        ssl_certfile=str(tls.certificate) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
     )
     uvicorn.Server(config).run()
     return 0
@@ -179,7 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"peercall: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return serve(settings)
+        try:
+            return serve(settings)
+        except ConfigError as exc:
+            print(f"peercall: {exc}", file=sys.stderr)
+            return 2
     if args.command == "new":
         return new_call(settings, args.server)
     return list_calls(settings, args.server, args.token)

@@ -50,6 +50,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Messages larger than this get a `message-too-large` error; the connection stays.
     max_message_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
     log_level: str = "info"
+    # Serve HTTPS (phones give the camera only to secure pages): with the given
+    # certificate and key, or a self-signed one made once in the data dir.
+    https: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @property
     def data_path(self) -> Path:

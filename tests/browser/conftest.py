@@ -74,9 +74,14 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
     contexts: list[BrowserContext] = []
 
     def open_page(
-        phone: bool = False, camera_denied: bool = False, no_camera: bool = False
+        phone: bool = False,
+        camera_denied: bool = False,
+        no_camera: bool = False,
+        self_signed_ok: bool = False,
     ) -> Page:
         size = PHONE if phone else {"viewport": {"width": 1280, "height": 800}}
+        # As a person does once: accept peercall's self-signed certificate.
+        size = {**size, "ignore_https_errors": self_signed_ok}
         if camera_denied:
             # The other browsers are launched only by the tests that need them.
             denying_browser: Browser = request.getfixturevalue("denying_browser")

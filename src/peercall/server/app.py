@@ -24,9 +24,11 @@ from peercall.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
 from peercall.server.headers import SecurityHeadersMiddleware
+from peercall.server.qr import qr_svg
 from peercall.server.signaling import SignalingHub, short_id
 from peercall.server.store import CallStore
 from peercall.server.store.sqlite import SqliteCallStore
+from peercall.server.tls import lan_addresses
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 logger = logging.getLogger("peercall.server")
@@ -41,6 +43,24 @@ def error_response(code: ErrorCode, status_code: int, message: str | None = None
     return json_response(body, status_code)
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def shareable_base_url(settings: Settings, request: Request) -> str:
+    """The base of links to give to someone else. A page opened on `localhost` makes
+    links nobody else can open; when we listen on the LAN, use this machine's LAN
+    address instead."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    listening_on_lan = settings.host in ("0.0.0.0", "::", "")
+    if listening_on_lan and request.url.hostname in LOOPBACK_HOSTS:
+        addresses = lan_addresses()
+        if addresses:
+            return f"{request.url.scheme}://{addresses[0]}:{request.url.port or settings.port}"
+    return base
+
+
 class CallsApi:
     """HTTP endpoints about calls; WebSocket signaling does everything else."""
 
@@ -51,8 +71,7 @@ class CallsApi:
         self.admin_token = resolve_admin_token(settings)
 
     def call_url(self, request: Request, call_id: str) -> str:
-        base = self.settings.public_url or str(request.base_url)
-        return base.rstrip("/") + "/c/" + call_id
+        return shareable_base_url(self.settings, request) + "/c/" + call_id
 
     def describe(self, request: Request, call_id: str) -> dict[str, Any]:
         return {
@@ -76,6 +95,18 @@ class CallsApi:
         if record.ended:
             return error_response(ErrorCode.CALL_ENDED, 410)
         return json_response(self.describe(request, call_id))
+
+    async def qr_code(self, request: Request) -> Response:
+        """The call link as a QR code (SVG), for a phone to scan off the screen."""
+        call_id = request.path_params["call_id"]
+        record = await self.store.get_call(call_id) if is_call_id(call_id) else None
+        if record is None or record.ended:
+            return error_response(ErrorCode.CALL_NOT_FOUND, 404)
+        return Response(
+            qr_svg(self.call_url(request, call_id)),
+            media_type="image/svg+xml",
+            headers={"cache-control": "private, max-age=3600"},
+        )
 
     async def list_open(self, request: Request) -> Response:
         if not is_authorized(request.headers.get("authorization"), self.admin_token):
@@ -147,6 +178,7 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
         Route("/api/calls", api.create, methods=["POST"]),
         Route("/api/calls", api.list_open, methods=["GET"]),
         Route("/api/calls/{call_id}", api.show, methods=["GET"]),
+        Route("/api/calls/{call_id}/qr.svg", api.qr_code, methods=["GET"]),
         WebSocketRoute("/ws", hub.serve),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
     ]

@@ -36,6 +36,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
 )
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,10 +48,13 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        # Only over TLS: over plain HTTP the header means nothing and would be ignored.
+        extra = (HSTS,) if scope.get("scheme") == "https" else ()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *SECURITY_HEADERS]
+                message["headers"] = [*message["headers"], *SECURITY_HEADERS, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -95,7 +95,7 @@ class App {
 
   async checkInvitation() {
     const { view } = this;
-    view.showCallLink(window.location.href);
+    view.showCallLink(window.location.href, this.callId);
     try {
       const call = await getCall(this.callId);
       view.showState(call.members >= call.capacity ? "call-full" : "ready-to-join");
@@ -113,7 +113,8 @@ class App {
       const call = await createCall();
       this.callId = call.call_id;
       window.history.pushState({}, "", `/c/${call.call_id}`);
-      view.showCallLink(window.location.href);
+      // The server's link: reachable by others even when this page is on localhost.
+      view.showCallLink(call.url, this.callId);
     } catch (error) {
       this.showFailure(error);
       view.showControls("home");

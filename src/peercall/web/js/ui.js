@@ -43,6 +43,7 @@ export class CallView {
     this.share = byId("share");
     this.callLink = byId("call-link");
     this.copyButton = byId("copy-link");
+    this.callQr = byId("call-qr");
     this.mediaControls = byId("media-controls");
     this.muteButton = byId("mute");
     this.cameraButton = byId("camera-toggle");
@@ -136,9 +137,11 @@ export class CallView {
     this.joinButton.disabled = true;
   }
 
-  showCallLink(url) {
+  showCallLink(url, callId) {
     this.callLink.value = url;
     this.share.hidden = false;
+    this.callQr.src = `/api/calls/${encodeURIComponent(callId)}/qr.svg`;
+    this.callQr.hidden = false;
   }
 
   fillDeviceList(select, devices, selectedId) {
