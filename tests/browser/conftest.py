@@ -12,6 +12,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 CHROMIUM = "/usr/bin/chromium"
 FAKE_DEVICES = "--use-fake-device-for-media-stream"
+# Lets the tests listen to received audio through Web Audio.
+AUTOPLAY_ALLOWED = "--autoplay-policy=no-user-gesture-required"
 BASE_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -22,13 +24,13 @@ BASE_ARGS = [
     # Three fake cameras, so that switching camera can be tested. (fake_device_1
     # gives Y16 depth frames that WebRTC cannot encode; switch to fake_device_2.)
     f"{FAKE_DEVICES}=device-count=3",
-    # Lets the tests listen to received audio through Web Audio.
-    "--autoplay-policy=no-user-gesture-required",
+    AUTOPLAY_ALLOWED,
 ]
 # Answers every camera/microphone prompt with "allow".
 CHROMIUM_ARGS = [*BASE_ARGS, "--use-fake-ui-for-media-stream"]
+# The narrowest phone in common use: nothing may scroll sideways at this width.
 PHONE = {
-    "viewport": {"width": 390, "height": 844},
+    "viewport": {"width": 360, "height": 740},
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,

@@ -72,6 +72,7 @@ def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
         assert loudest_audio(page.get_by_label("Remote video")) > 0.01
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    laptop.evaluate("window.scrollTo(0, 0)")
     laptop.screenshot(path=SCREENSHOTS / "call-laptop.png")
     phone.screenshot(path=SCREENSHOTS / "call-phone.png")
 

@@ -47,8 +47,10 @@ export class LocalMedia extends EventTarget {
   }
 
   get canShareScreen() {
-    // Phones have no getDisplayMedia; neither do insecure pages.
-    return typeof navigator.mediaDevices?.getDisplayMedia === "function";
+    // Phones have no getDisplayMedia (and a touch screen is no place for it);
+    // neither do insecure pages.
+    const touchFirst = window.matchMedia("(pointer: coarse)").matches;
+    return !touchFirst && typeof navigator.mediaDevices?.getDisplayMedia === "function";
   }
 
   /** Opens the chosen devices (all of them again), keeping mute and camera-off. */

@@ -65,6 +65,8 @@ export class CallView {
         route: byId("stat-route"),
       },
     });
+    this.unmuteCallButton = byId("unmute-call");
+    this.unmuteCallButton.addEventListener("click", () => this.#unmuteCall());
     this.remoteMuted = byId("remote-muted");
     this.remoteCameraOff = byId("remote-camera-off");
     this.copyButton.addEventListener("click", () => this.#copyLink());
@@ -93,6 +95,7 @@ export class CallView {
 
   /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
   showControls(mode) {
+    document.body.dataset.mode = mode;
     this.newCallButton.hidden = !(mode === "home" || mode === "out-of-call");
     this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
     this.hangUpButton.hidden = mode !== "in-call";
@@ -166,9 +169,30 @@ export class CallView {
     this.localVideo.srcObject = stream;
   }
 
+  /**
+   * Plays the other person. Where the browser blocks sound that starts on its own
+   * (autoplay rules, iOS Safari), play muted and ask for one tap to hear them.
+   */
   showRemoteStream(stream) {
-    this.remoteVideo.srcObject = stream;
-    this.remoteVideo.closest("figure").dataset.active = stream ? "true" : "false";
+    const video = this.remoteVideo;
+    video.closest("figure").dataset.active = stream ? "true" : "false";
+    if (video.srcObject === stream) return;
+    video.srcObject = stream;
+    this.unmuteCallButton.hidden = true;
+    if (!stream) return;
+    video.muted = false;
+    video.play().catch((error) => {
+      if (error.name !== "NotAllowedError") return;
+      video.muted = true;
+      video.play().catch(() => {});
+      this.unmuteCallButton.hidden = false;
+    });
+  }
+
+  #unmuteCall() {
+    this.remoteVideo.muted = false;
+    this.remoteVideo.play().catch(() => {});
+    this.unmuteCallButton.hidden = true;
   }
 
   async #copyLink() {
