@@ -70,6 +70,16 @@ def cameraless_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def phone_autoplay_browser(playwright: Playwright) -> Iterator[Browser]:
+    """A Chromium with Android's autoplay rule: sound may start only right after a tap."""
+    args = [arg for arg in CHROMIUM_ARGS if arg != AUTOPLAY_ALLOWED]
+    args.append("--autoplay-policy=user-gesture-required")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture
 def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """Opens a page in a context of its own (one per person), closed after the test."""
@@ -80,6 +90,7 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         camera_denied: bool = False,
         no_camera: bool = False,
         self_signed_ok: bool = False,
+        phone_autoplay: bool = False,
     ) -> Page:
         size = PHONE if phone else {"viewport": {"width": 1280, "height": 800}}
         # As a person does once: accept peercall's self-signed certificate.
@@ -89,7 +100,11 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
             denying_browser: Browser = request.getfixturevalue("denying_browser")
             context = denying_browser.new_context(**size)
         else:
-            chosen = request.getfixturevalue("cameraless_browser") if no_camera else browser
+            chosen = browser
+            if no_camera:
+                chosen = request.getfixturevalue("cameraless_browser")
+            elif phone_autoplay:
+                chosen = request.getfixturevalue("phone_autoplay_browser")
             context = chosen.new_context(**size)
             context.grant_permissions(["camera", "microphone", "clipboard-read", "clipboard-write"])
         contexts.append(context)

@@ -1,8 +1,12 @@
-"""The call on a phone and on a laptop: what fits where."""
+"""The call on a phone and on a laptop: what fits where, and sound that needs a tap."""
+
+import time
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+
+TAP_LIFETIME_SECONDS = 5  # Chromium's transient user activation
 
 
 def box(page: Page, name: str, role: str | None = None) -> dict[str, float]:
@@ -44,3 +48,26 @@ def test_on_a_laptop_the_videos_are_side_by_side(server, new_page):
     assert remote["x"] + remote["width"] <= own["x"]
     assert abs(remote["y"] - own["y"]) < 1
     assert remote["width"] > own["width"]
+
+
+def test_where_sound_needs_a_fresh_tap_the_call_asks_for_one(server, new_page):
+    # Android's rule: sound may start only within a few seconds of a tap. Whoever
+    # waits alone for a while gets the other person's sound long after their last tap.
+    waiting = new_page(phone=True, phone_autoplay=True)
+    link = start_call(waiting, server)
+    time.sleep(TAP_LIFETIME_SECONDS + 1)
+    # Not a look at the waiting page until the call is up: Playwright's own checks
+    # count as taps there.
+    joiner = new_page()
+    join_call(joiner, link)
+    expect(status(joiner)).to_have_text("Connected", timeout=20_000)
+    time.sleep(1)
+    tap = waiting.get_by_role("button", name="Tap to hear the call")
+    expect(tap).to_be_visible()
+    remote = waiting.get_by_label("Remote video")
+    expect(remote).to_have_js_property("muted", True)
+    assert_receives_video(waiting)  # the picture plays meanwhile
+    tap.click()
+    expect(tap).to_be_hidden()
+    expect(remote).to_have_js_property("muted", False)
+    expect(remote).to_have_js_property("paused", False)
