@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -41,6 +41,17 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ice_servers: list[IceServer] = msgspec.field(
         default_factory=lambda: [msgspec.convert(s, IceServer) for s in DEFAULT_ICE_SERVERS]
     )
+    # TURN relays, for calls that cannot go direct (most phones on mobile data).
+    # With `turn_secret` (coturn's `static-auth-secret`), each member gets its own
+    # credential that expires after `turn_credential_seconds`; otherwise the static
+    # `turn_username`/`turn_password` are handed out.
+    turn_urls: list[str] = msgspec.field(default_factory=list)
+    turn_secret: str | None = None
+    turn_credential_seconds: Annotated[int, msgspec.Meta(ge=60, le=7 * 24 * 3600)] = 3600
+    turn_username: str | None = None
+    turn_password: str | None = None
+    # "relay" makes clients use TURN only: nobody learns anybody's IP address.
+    ice_transport_policy: Literal["all", "relay"] = "all"
     # Bearer token for the operator's list of calls; generated and kept in the data
     # dir when not given.
     admin_token: str | None = None
@@ -70,6 +81,8 @@ class ConfigError(Exception):
 
 def _parse_env_value(name: str, raw: str) -> Any:
     """Environment values are text; lists (ICE servers) are given as JSON."""
+    if name == "turn_urls":
+        return [url for url in raw.replace(",", " ").split() if url]
     if name == "ice_servers":
         if raw.strip() == "":
             return []
@@ -115,6 +128,10 @@ def load_settings(
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         # Strings from the environment become ints/floats here (strict=False).
-        return msgspec.convert(merged, Settings, strict=False)
+        settings = msgspec.convert(merged, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc}") from exc
+    static_turn = settings.turn_username and settings.turn_password
+    if settings.turn_urls and not (settings.turn_secret or static_turn):
+        raise ConfigError("turn_urls needs turn_secret, or turn_username and turn_password")
+    return settings

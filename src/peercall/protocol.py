@@ -155,6 +155,8 @@ class Joined(_ServerMessage, tag="joined"):
     ice_servers: list[IceServer]
     capacity: int
     protocol: int = PROTOCOL_VERSION
+    # RTCConfiguration.iceTransportPolicy: "relay" means TURN only.
+    ice_transport_policy: str = "all"
 
 
 class PeerJoined(_ServerMessage, tag="peer-joined"):

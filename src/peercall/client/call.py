@@ -130,6 +130,7 @@ class Call:
         self.capacity = joined.capacity
         self._connection = connection
         self._ice_servers = joined.ice_servers
+        self._ice_transport_policy = joined.ice_transport_policy
         self._already_there = [peer.peer_id for peer in joined.peers]
         self._media = media
         self._recorder = recorder
@@ -299,6 +300,7 @@ class Call:
             remote_id=remote_id,
             session=session,
             ice_servers=self._ice_servers,
+            ice_transport_policy=self._ice_transport_policy,
             media=self._media,
             relay=self._relay,
             send=self._send_signal,

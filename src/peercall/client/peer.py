@@ -25,6 +25,7 @@ from aiortc import (
     RTCDataChannel,
     RTCIceCandidate,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -72,13 +73,14 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
+def rtc_configuration(ice_servers: list[IceServer], policy: str = "all") -> RTCConfiguration:
     # An explicit list, even empty: aiortc would otherwise add a public STUN server.
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
             for server in ice_servers
-        ]
+        ],
+        iceTransportPolicy=RTCIceTransportPolicy(policy),
     )
 
 
@@ -103,6 +105,7 @@ class PeerLink:
         remote_id: str | None,
         session: str | None,
         ice_servers: list[IceServer],
+        ice_transport_policy: str,
         media: MediaSource | None,
         relay: MediaRelay,
         send: Callable[[Signal], Awaitable[None]],
@@ -113,6 +116,7 @@ class PeerLink:
         self.session = session or new_session_id()
         self.as_offerer = session is None
         self._ice_servers = ice_servers
+        self._ice_transport_policy = ice_transport_policy
         self._media = media
         self._relay = relay
         self._send = send
@@ -138,7 +142,7 @@ class PeerLink:
         return self.remote_id or NEXT_PEER
 
     def _new_peer_connection(self) -> tuple[RTCPeerConnection, RTCDataChannel]:
-        pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
+        pc = RTCPeerConnection(rtc_configuration(self._ice_servers, self._ice_transport_policy))
         channel = pc.createDataChannel(
             datachannel.CHANNEL_LABEL, negotiated=True, id=datachannel.CHANNEL_ID
         )

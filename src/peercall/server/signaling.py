@@ -157,6 +157,7 @@ class SignalingHub:
                 peers=result.peers,
                 ice_servers=ice_servers_for(self.settings, peer_id),
                 capacity=self.roster.capacity,
+                ice_transport_policy=self.settings.ice_transport_policy,
             )
         )
         self._deliver(result.deliveries)

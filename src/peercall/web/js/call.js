@@ -47,6 +47,7 @@ export class CallSession extends EventTarget {
     this.callId = callId;
     this.peerId = joined.peer_id;
     this.iceServers = joined.ice_servers;
+    this.iceTransportPolicy = joined.ice_transport_policy ?? "all";
     if (joined.peers.length === 0) {
       this.#setState(CallState.WAITING);
       this.#makeOpenOffer();
@@ -131,6 +132,7 @@ export class CallSession extends EventTarget {
   #newLink(remoteId, session) {
     const link = new PeerLink({
       iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
       localId: this.peerId,
       remoteId,
       session,
@@ -150,6 +152,7 @@ export class CallSession extends EventTarget {
     forward("chat", "message");
     forward("media-state", "remotemediastate");
     forward("incomingfile", "incomingfile");
+    forward("relayerror", "relayerror");
     link.addEventListener("channel", (event) => {
       if (event.detail === "open") link.sendMediaState(this.#mediaState());
       this.dispatchEvent(new Event("chatchange"));

@@ -138,6 +138,12 @@ class App {
     session.addEventListener("message", ({ detail }) => {
       view.chat.add({ author: "Them", text: detail.text, sentAt: detail.sentAt });
     });
+    session.addEventListener("relayerror", ({ detail }) => {
+      view.showNotice(
+        `The relay server (TURN) refused the connection (${detail.code} ${detail.text}). ` +
+          "Its credentials may have expired: rejoin the call, or tell whoever runs this server.",
+      );
+    });
     session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     try {

@@ -34,19 +34,28 @@ export class PeerLink extends EventTarget {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers
+   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy] "relay": TURN only
    * @param {string} options.localId  our peer id
    * @param {string|null} options.remoteId  theirs; null for an open offer ("next")
    * @param {string} [options.session] the session of a received offer; new if absent
    * @param {(message: object) => void} options.send  writes a message to the server
    */
-  constructor({ iceServers, localId, remoteId, session, send }) {
+  constructor({ iceServers, iceTransportPolicy = "all", localId, remoteId, session, send }) {
     super();
     this.localId = localId;
     this.remoteId = remoteId;
     this.session = session ?? newSessionId();
     this.send = send;
     this.remoteStream = new MediaStream();
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+    this.pc.addEventListener("icecandidateerror", (event) => {
+      // 401: the TURN server refused our credentials (expired, or a wrong secret).
+      // 701 is only "could not reach this server", often harmless (one of several).
+      if (event.errorCode === 401 || event.errorCode === 403 || event.errorCode === 437) {
+        const detail = { url: event.url, code: event.errorCode, text: event.errorText };
+        this.dispatchEvent(new CustomEvent("relayerror", { detail }));
+      }
+    });
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate) this.#signal({ type: "candidate", candidate: candidate.toJSON() });

@@ -1,0 +1,83 @@
+"""Calls through a real TURN relay (coturn) with credentials peercall makes."""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+from tests.servers import ServerProcess
+from tests.turn import TurnServer
+
+
+@pytest.fixture
+def turn(tmp_path: Path):
+    server = TurnServer(tmp_path / "turn").start()
+    yield server
+    server.stop()
+
+
+def relay_only_server(tmp_path: Path, turn: TurnServer, secret: str | None = None, **env):
+    return ServerProcess(
+        tmp_path / "data",
+        env={
+            "PEERCALL_TURN_URLS": turn.url,
+            "PEERCALL_TURN_SECRET": secret or turn.secret,
+            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
+            **env,
+        },
+    ).start()
+
+
+def test_two_browsers_talk_through_the_relay(tmp_path, turn, new_page):
+    server = relay_only_server(tmp_path, turn)
+    try:
+        first, second = new_page(), new_page(phone=True)
+        join_call(second, start_call(first, server))
+        for page in (first, second):
+            expect(status(page)).to_have_text("Connected", timeout=30_000)
+        assert_receives_video(second)
+        assert_receives_video(first)
+        first.get_by_role("button", name="Call statistics").click()
+        route = first.locator("#stat-route")
+        expect(route).to_have_text(re.compile(r"^relayed \(TURN\): relay ↔ "), timeout=10_000)
+        assert turn.secret not in server.log()  # secrets never logged
+    finally:
+        server.stop()
+
+
+def test_a_wrong_turn_secret_is_refused_and_the_page_says_so(tmp_path, turn, new_page):
+    server = relay_only_server(tmp_path, turn, secret="not-the-secret")
+    try:
+        first, second = new_page(), new_page()
+        join_call(second, start_call(first, server))
+        for page in (first, second):
+            expect(page.get_by_role("alert")).to_contain_text(
+                "relay server (TURN) refused", timeout=20_000
+            )
+        expect(status(first)).not_to_have_text("Connected")
+    finally:
+        server.stop()
+
+
+def test_a_browser_and_the_python_client_talk_through_the_relay(
+    tmp_path, turn, new_page, python_peers
+):
+    server = relay_only_server(tmp_path, turn)
+    try:
+        page = new_page()
+        link = start_call(page, server)
+        python = python_peers(link, "--test-pattern", "--duration", "5")
+        python.wait_for_line("^Connected$", timeout=30)
+        expect(status(page)).to_have_text("Connected", timeout=30_000)
+        assert_receives_video(page)
+        page.get_by_role("button", name="Call statistics").click()
+        expect(page.locator("#stat-route")).to_have_text(
+            re.compile(r"^relayed \(TURN\): relay ↔ "), timeout=10_000
+        )
+        assert python.wait() == 0, python.stderr
+        frames = int(python.wait_for_line(r"^Received (\d+) video frames").group(1))
+        assert frames > 30, python.stdout
+    finally:
+        server.stop()

@@ -1,0 +1,79 @@
+"""A real coturn (`turnserver` from Debian) on 127.0.0.1 for tests, stopped by PID."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.servers import free_port
+
+TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
+
+
+class TurnServer:
+    """coturn with `use-auth-secret`: it accepts TURN REST API credentials made with
+    `secret` (as peercall makes them), and nothing else."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.secret = secrets.token_urlsafe(24)
+        self.realm = "peercall.test"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = directory / "turnserver.log"
+
+    @property
+    def url(self) -> str:
+        return f"turn:127.0.0.1:{self.port}?transport=udp"
+
+    def start(self, timeout: float = 10.0) -> TurnServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        relay_ports = free_port()
+        command = [
+            TURNSERVER, "-n", "--no-cli", "--no-tls", "--no-dtls",
+            "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+            f"--listening-port={self.port}",
+            # A small relay port range of its own, so tests side by side do not collide.
+            f"--min-port={relay_ports}", f"--max-port={relay_ports + 50}",
+            "--use-auth-secret", f"--static-auth-secret={self.secret}",
+            f"--realm={self.realm}",
+            "--allow-loopback-peers", "--no-multicast-peers",
+            f"--pidfile={self.directory / 'turnserver.pid'}",
+            f"--userdb={self.directory / 'turndb'}",
+            f"--log-file={self.log_path}", "--simple-log", "--no-stdout-log",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"turnserver exited early:\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"turnserver did not start in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log(self) -> str:
+        # coturn names its log file after the given one, with the date in it.
+        logs = sorted(self.directory.glob("turnserver*.log"))
+        return "\n".join(path.read_text(errors="replace") for path in logs)
