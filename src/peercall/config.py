@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     call_capacity: Annotated[int, msgspec.Meta(ge=2, le=2)] = 2
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
+    # A member whose connection drops keeps its place this long, to `resume` it on a
+    # new connection with nothing lost; 0 ends its membership at once.
+    resume_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30
     # Messages larger than this get a `message-too-large` error; the connection stays.
     max_message_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
     log_level: str = "info"

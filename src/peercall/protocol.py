@@ -28,6 +28,7 @@ Sdp = Annotated[str, msgspec.Meta(min_length=1)]
 # Names one peer connection between two members; chosen by whoever makes its first
 # offer and carried by every signal of it, so stale signals can be told apart.
 SessionId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ClientSeq = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class ErrorCode(StrEnum):
@@ -45,6 +46,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_PEER = "unknown-peer"
     NO_OPEN_OFFER = "no-open-offer"
     QUEUE_FULL = "queue-full"
+    RESUME_FAILED = "resume-failed"
     UNAUTHORIZED = "unauthorized"
     INTERNAL_ERROR = "internal-error"
 
@@ -62,6 +64,7 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_PEER: "There is no such person in this call.",
     ErrorCode.NO_OPEN_OFFER: "Send an offer to 'next' before candidates to 'next'.",
     ErrorCode.QUEUE_FULL: "Too many signals are waiting for this recipient.",
+    ErrorCode.RESUME_FAILED: "This place in the call cannot be taken back; join again.",
     ErrorCode.UNAUTHORIZED: "This needs the operator's admin token.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle this message.",
 }
@@ -101,27 +104,51 @@ class Offer(_ClientMessage, tag="offer"):
     to: Target
     session: SessionId
     sdp: Sdp
+    # The sender's own number for this message (see "Resuming"); optional.
+    seq: ClientSeq | None = None
 
 
 class Answer(_ClientMessage, tag="answer"):
     to: PeerId
     session: SessionId
     sdp: Sdp
+    # The sender's own number for this message (see "Resuming"); optional.
+    seq: ClientSeq | None = None
 
 
 class Candidate(_ClientMessage, tag="candidate"):
     to: Target
     session: SessionId
     candidate: IceCandidateInit
+    # The sender's own number for this message (see "Resuming"); optional.
+    seq: ClientSeq | None = None
 
 
 class EndOfCandidates(_ClientMessage, tag="end-of-candidates"):
     to: Target
     session: SessionId
+    # The sender's own number for this message (see "Resuming"); optional.
+    seq: ClientSeq | None = None
 
 
 class Leave(_ClientMessage, tag="leave"):
     pass
+
+
+class Resume(_ClientMessage, tag="resume"):
+    """Take our place in a call back on a new connection, after the old one dropped."""
+
+    call_id: CallId
+    peer_id: PeerId
+    resume_token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    # The highest `seq` received from the server; everything after it is sent again.
+    last_seq: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Ack(_ClientMessage, tag="ack"):
+    """Everything up to `seq` arrived: the server may forget it."""
+
+    seq: Annotated[int, msgspec.Meta(ge=0)]
 
 
 class Ping(_ClientMessage, tag="ping"):
@@ -129,10 +156,10 @@ class Ping(_ClientMessage, tag="ping"):
 
 
 Signal = Offer | Answer | Candidate | EndOfCandidates
-ClientMessage = Join | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping
+ClientMessage = Join | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping | Resume | Ack
 CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
     cls.__struct_config__.tag
-    for cls in (Join, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping)
+    for cls in (Join, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
 )
 
 
@@ -157,6 +184,10 @@ class Joined(_ServerMessage, tag="joined"):
     protocol: int = PROTOCOL_VERSION
     # RTCConfiguration.iceTransportPolicy: "relay" means TURN only.
     ice_transport_policy: str = "all"
+    # Give it back in `resume` to take this place again on a new connection within
+    # `resume_seconds` of losing this one.
+    resume_token: str = ""
+    resume_seconds: float = 0
 
 
 class PeerJoined(_ServerMessage, tag="peer-joined"):
@@ -165,6 +196,7 @@ class PeerJoined(_ServerMessage, tag="peer-joined"):
     # The session of this member's open offer that the newcomer was handed, if any:
     # that peer connection now belongs to `peer_id`.
     open_offer_session: str | None = None
+    seq: int | None = None
 
 
 LeaveReason = Literal["left", "disconnected"]
@@ -173,6 +205,7 @@ LeaveReason = Literal["left", "disconnected"]
 class PeerLeft(_ServerMessage, tag="peer-left"):
     peer_id: str
     reason: LeaveReason
+    seq: int | None = None
 
 
 class Left(_ServerMessage, tag="left"):
@@ -183,23 +216,35 @@ class RelayedOffer(_ServerMessage, tag="offer"):
     from_: str = msgspec.field(name="from")
     session: str = ""
     sdp: str = ""
+    seq: int | None = None
 
 
 class RelayedAnswer(_ServerMessage, tag="answer"):
     from_: str = msgspec.field(name="from")
     session: str = ""
     sdp: str = ""
+    seq: int | None = None
 
 
 class RelayedCandidate(_ServerMessage, tag="candidate"):
     from_: str = msgspec.field(name="from")
     session: str = ""
     candidate: IceCandidateInit | None = None
+    seq: int | None = None
 
 
 class RelayedEndOfCandidates(_ServerMessage, tag="end-of-candidates"):
     from_: str = msgspec.field(name="from")
     session: str = ""
+    seq: int | None = None
+
+
+class Resumed(_ServerMessage, tag="resumed"):
+    call_id: str
+    peer_id: str
+    # The highest client `seq` the server has handled: send the later ones again.
+    # None when the server cannot tell (it restarted): send nothing again.
+    last_received: int | None = None
 
 
 class Pong(_ServerMessage, tag="pong"):
@@ -222,6 +267,7 @@ ServerMessage = (
     | RelayedCandidate
     | RelayedEndOfCandidates
     | Pong
+    | Resumed
     | Error
 )
 

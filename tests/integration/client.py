@@ -17,6 +17,8 @@ class TestClient:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self.connection = connection
         self.peer_id: str | None = None
+        self.last_seq = 0  # of the numbered messages received (the call's own)
+        self.resume_token: str | None = None
 
     @classmethod
     async def connect(cls, url: str) -> TestClient:
@@ -28,6 +30,16 @@ class TestClient:
         )
 
     async def receive(self) -> dict[str, Any]:
+        """The next message, without its `seq` (kept in `seqs`, checked to rise by one)."""
+        message = await self.receive_numbered()
+        seq = message.pop("seq", None)
+        if seq is not None:
+            assert seq == self.last_seq + 1, f"seq {seq} after {self.last_seq}: {message}"
+            self.last_seq = seq
+        return message
+
+    async def receive_numbered(self) -> dict[str, Any]:
+        """The next message as it came, `seq` included."""
         return json.loads(await asyncio.wait_for(self.connection.recv(), RECEIVE_TIMEOUT))
 
     async def expect(self, kind: str) -> dict[str, Any]:
@@ -45,6 +57,7 @@ class TestClient:
         await self.send({"type": "join", "call_id": call_id})
         joined = await self.expect("joined")
         self.peer_id = joined["peer_id"]
+        self.resume_token = joined["resume_token"]
         return joined
 
     async def drain(self) -> list[dict[str, Any]]:

@@ -1,6 +1,9 @@
 """Offers, answers and every ICE candidate go through a real server, in order, once."""
 
-from tests.integration.client import candidate
+from functools import partial
+
+from tests.integration.client import TestClient, candidate
+from tests.servers import ServerProcess
 
 
 async def test_offer_answer_and_candidates_are_relayed_in_order(server, connect):
@@ -95,7 +98,17 @@ async def test_a_newcomer_gets_only_the_newest_open_offer(server, connect):
     ]
 
 
-async def test_leaving_and_disconnecting_are_announced(server, connect):
+async def test_leaving_and_disconnecting_are_announced(tmp_path):
+    # A dropped connection keeps its place for `resume_seconds`; then it is gone.
+    server = ServerProcess(tmp_path / "data", env={"PEERCALL_RESUME_SECONDS": "0.3"}).start()
+    try:
+        await leave_and_disconnect(server)
+    finally:
+        server.stop()
+
+
+async def leave_and_disconnect(server):
+    connect = partial(TestClient.connect, server.ws_url)
     call_id = server.create_call()
     alice, bob = await connect(), await connect()
     await alice.join(call_id)
@@ -113,6 +126,8 @@ async def test_leaving_and_disconnecting_are_announced(server, connect):
     gone = await alice.expect("peer-left")
     assert gone["peer_id"] == carol.peer_id
     assert gone["reason"] == "disconnected"
+    for client in (alice, bob):
+        await client.close()
 
 
 async def test_a_third_member_is_refused_and_the_call_goes_on(server, connect):

@@ -127,6 +127,17 @@ class CallRoster:
         self._calls[call_id] = call
         return JoinResult(newcomer, peers, deliveries)
 
+    def restore(self, call_id: str, peer_id: str, name: str = "") -> None:
+        """Put back a member who was in the call before this process started (resume
+        after a restart). Nobody is told: they knew each other already."""
+        call = self._calls.get(call_id) or Call(call_id, self.capacity)
+        if peer_id in call.members:
+            return
+        if len(call.members) >= call.capacity:
+            raise ProtocolError(ErrorCode.CALL_FULL)
+        call.members[peer_id] = Member(peer_id=peer_id, name=name)
+        self._calls[call_id] = call
+
     def relay(self, call_id: str, sender_id: str, signal: Signal) -> list[Delivery]:
         """Route one offer/answer/candidate/end-of-candidates from a member."""
         call = self._calls.get(call_id)

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.websockets import WebSocket, WebSocketState
 
 from peercall.config import Settings
 from peercall.protocol import (
+    Ack,
     ClientMessage,
     ErrorCode,
     Join,
@@ -28,11 +29,14 @@ from peercall.protocol import (
     Ping,
     Pong,
     ProtocolError,
+    Resume,
+    Resumed,
     ServerMessage,
     error_message,
 )
 from peercall.server.calls import CallRoster, Delivery
 from peercall.server.ice import ice_servers_for
+from peercall.server.members import MemberLink, new_resume_token, token_hash
 from peercall.server.store import CallStore, EventKind
 
 logger = logging.getLogger("peercall.signaling")
@@ -68,7 +72,12 @@ class Connection:
 
 
 class SignalingHub:
-    """Serves every signaling connection of this process."""
+    """Serves every signaling connection of this process.
+
+    A member (`MemberLink`) outlives its connection for `resume_seconds`: while it is
+    away, what is sent to it is numbered and kept, and `resume` on a new connection
+    delivers it all, in order, once.
+    """
 
     def __init__(
         self,
@@ -82,11 +91,13 @@ class SignalingHub:
         self.roster = roster
         self.clock = clock
         self.codec = MessageCodec(settings.max_message_bytes)
-        self._members: dict[str, Connection] = {}
+        self._links: dict[str, MemberLink] = {}  # by peer id: everybody in a call
+        self._connections: dict[str, Connection] = {}  # by peer id: those connected now
+        self._expiries: dict[str, asyncio.TimerHandle] = {}  # by peer id: those away
 
     @property
     def connected_members(self) -> int:
-        return len(self._members)
+        return len(self._connections)
 
     async def serve(self, websocket: WebSocket) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
@@ -96,7 +107,7 @@ class SignalingHub:
         try:
             await self._read_loop(connection)
         finally:
-            await self._leave(connection, "disconnected")
+            await self._connection_lost(connection)
             connection.finish_writing()
             if websocket.client_state is WebSocketState.DISCONNECTED:
                 writer.cancel()
@@ -127,16 +138,26 @@ class SignalingHub:
                 connection.send(Pong())
             case Join():
                 await self._join(connection, message)
+            case Resume():
+                await self._resume(connection, message)
             case Leave():
-                call_id = connection.call_id
-                if call_id is None:
-                    raise ProtocolError(ErrorCode.NOT_IN_CALL)
-                await self._leave(connection, "left")
+                call_id, peer_id = self._place_of(connection)
+                connection.call_id = connection.peer_id = None
+                await self._end_membership(peer_id, "left")
                 connection.send(Left(call_id=call_id))
+            case Ack(seq=seq):
+                _, peer_id = self._place_of(connection)
+                self._links[peer_id].acknowledge(seq)
             case _:
-                if connection.call_id is None or connection.peer_id is None:
-                    raise ProtocolError(ErrorCode.NOT_IN_CALL)
-                self._deliver(self.roster.relay(connection.call_id, connection.peer_id, message))
+                call_id, peer_id = self._place_of(connection)
+                if not self._links[peer_id].is_new(message.seq):
+                    return  # sent again after a drop; handled already
+                self._deliver(self.roster.relay(call_id, peer_id, message))
+
+    def _place_of(self, connection: Connection) -> tuple[str, str]:
+        if connection.call_id is None or connection.peer_id is None:
+            raise ProtocolError(ErrorCode.NOT_IN_CALL)
+        return connection.call_id, connection.peer_id
 
     async def _join(self, connection: Connection, message: Join) -> None:
         if connection.call_id is not None:
@@ -148,8 +169,9 @@ class SignalingHub:
             raise ProtocolError(ErrorCode.CALL_ENDED)
         result = self.roster.join(message.call_id, message.name)
         peer_id = result.member.peer_id
-        connection.call_id, connection.peer_id = message.call_id, peer_id
-        self._members[peer_id] = connection
+        token = new_resume_token()
+        self._links[peer_id] = MemberLink(message.call_id, peer_id, token_hash(token))
+        self._attach(connection, message.call_id, peer_id)
         connection.send(
             Joined(
                 call_id=message.call_id,
@@ -158,31 +180,140 @@ class SignalingHub:
                 ice_servers=ice_servers_for(self.settings, peer_id),
                 capacity=self.roster.capacity,
                 ice_transport_policy=self.settings.ice_transport_policy,
+                resume_token=token,
+                resume_seconds=self.settings.resume_seconds,
             )
         )
         self._deliver(result.deliveries)
         logger.info("join call=%s peer=%s", short_id(message.call_id), short_id(peer_id))
+        await self._store_safely(
+            "add member",
+            self.store.add_member(
+                message.call_id, peer_id, message.name, token_hash(token), self.clock()
+            ),
+        )
         await self._record(message.call_id, "join", peer_id)
 
-    async def _leave(self, connection: Connection, reason: LeaveReason) -> None:
-        call_id, peer_id = connection.call_id, connection.peer_id
-        if call_id is None or peer_id is None:
+    async def _resume(self, connection: Connection, message: Resume) -> None:
+        if connection.call_id is not None:
+            raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
+        link = self._links.get(message.peer_id) or await self._restore(message)
+        if link.call_id != message.call_id or not link.holds_token(message.resume_token):
+            raise ProtocolError(ErrorCode.RESUME_FAILED)
+        missed = link.replay_after(message.last_seq)
+        if missed is None:
+            # Something it missed is gone: its place cannot be made whole.
+            await self._end_membership(message.peer_id, "disconnected")
+            raise ProtocolError(ErrorCode.RESUME_FAILED)
+        previous = self._connections.get(message.peer_id)
+        if previous is not None:
+            # The old socket is dead but not yet noticed: the new one takes over.
+            previous.call_id = previous.peer_id = None
+            previous.finish_writing()
+        self._attach(connection, message.call_id, message.peer_id)
+        connection.send(
+            Resumed(
+                call_id=message.call_id,
+                peer_id=message.peer_id,
+                last_received=link.last_received,
+            )
+        )
+        for missed_message in missed:
+            connection.send(missed_message)
+        logger.info(
+            "resume call=%s peer=%s (%d sent again)",
+            short_id(message.call_id),
+            short_id(message.peer_id),
+            len(missed),
+        )
+        await self._record(message.call_id, "resume", message.peer_id)
+
+    async def _restore(self, message: Resume) -> MemberLink:
+        """A member this process does not know: it was there before a restart."""
+        record = await self.store.get_member(message.call_id, message.peer_id)
+        call = await self.store.get_call(message.call_id)
+        if record is None or record.left_at is not None or call is None or call.ended:
+            raise ProtocolError(ErrorCode.RESUME_FAILED)
+        link = MemberLink(
+            message.call_id,
+            message.peer_id,
+            record.resume_token_hash,
+            # Numbering goes on from what the member has; what it sent is unknown.
+            next_seq=message.last_seq + 1,
+            last_received=None,
+        )
+        if not link.holds_token(message.resume_token):
+            raise ProtocolError(ErrorCode.RESUME_FAILED)
+        try:
+            self.roster.restore(message.call_id, message.peer_id, record.name)
+        except ProtocolError:
+            raise ProtocolError(ErrorCode.RESUME_FAILED) from None
+        self._links[message.peer_id] = link
+        return link
+
+    def _attach(self, connection: Connection, call_id: str, peer_id: str) -> None:
+        connection.call_id, connection.peer_id = call_id, peer_id
+        self._connections[peer_id] = connection
+        expiry = self._expiries.pop(peer_id, None)
+        if expiry is not None:
+            expiry.cancel()
+
+    async def _connection_lost(self, connection: Connection) -> None:
+        peer_id = connection.peer_id
+        if peer_id is None or self._connections.get(peer_id) is not connection:
             return
+        del self._connections[peer_id]
         connection.call_id = connection.peer_id = None
-        self._members.pop(peer_id, None)
-        self._deliver(self.roster.leave(call_id, peer_id, reason))
-        logger.info("leave call=%s peer=%s (%s)", short_id(call_id), short_id(peer_id), reason)
-        await self._record(call_id, "leave", peer_id)
+        if self.settings.resume_seconds <= 0:
+            await self._end_membership(peer_id, "disconnected")
+            return
+        loop = asyncio.get_running_loop()
+        self._expiries[peer_id] = loop.call_later(
+            self.settings.resume_seconds,
+            lambda: loop.create_task(self._expire(peer_id)),
+        )
+
+    async def _expire(self, peer_id: str) -> None:
+        if peer_id not in self._connections:
+            await self._end_membership(peer_id, "disconnected")
+
+    async def _end_membership(self, peer_id: str, reason: LeaveReason) -> None:
+        link = self._links.pop(peer_id, None)
+        expiry = self._expiries.pop(peer_id, None)
+        if expiry is not None:
+            expiry.cancel()
+        connection = self._connections.pop(peer_id, None)
+        if connection is not None:
+            connection.call_id = connection.peer_id = None
+        if link is None:
+            return
+        self._deliver(self.roster.leave(link.call_id, peer_id, reason))
+        logger.info("leave call=%s peer=%s (%s)", short_id(link.call_id), short_id(peer_id), reason)
+        await self._store_safely(
+            "member left", self.store.member_left(link.call_id, peer_id, self.clock())
+        )
+        await self._record(link.call_id, "leave", peer_id)
 
     async def _record(self, call_id: str, kind: EventKind, peer_id: str) -> None:
+        await self._store_safely(
+            f"record {kind}", self.store.record_event(call_id, kind, peer_id, self.clock())
+        )
+
+    async def _store_safely(self, what: str, work: Awaitable[None]) -> None:
         # History is for the operator; a storage hiccup must not break the call.
         try:
-            await self.store.record_event(call_id, kind, peer_id, self.clock())
+            await work
         except Exception:
-            logger.exception("could not record %s of call %s", kind, short_id(call_id))
+            logger.exception("could not %s", what)
 
     def _deliver(self, deliveries: Iterable[Delivery]) -> None:
+        """Numbers each message for its recipient and sends it if connected; a member
+        who is away gets it on `resume`."""
         for delivery in deliveries:
-            recipient = self._members.get(delivery.to)
+            link = self._links.get(delivery.to)
+            if link is None:
+                continue
+            numbered = link.number(delivery.message)
+            recipient = self._connections.get(delivery.to)
             if recipient is not None:
-                recipient.send(delivery.message)
+                recipient.send(numbered)

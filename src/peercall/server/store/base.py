@@ -1,8 +1,9 @@
 """What the server needs from storage: calls that outlive the process, and their history.
 
-Live membership is not stored here: it lives with the sockets (`calls.CallRoster`).
-A store only has to answer "does this call exist, has it ended" and keep the record
-of what happened, so a call link keeps working after a restart.
+Live membership lives with the sockets (`calls.CallRoster`). A store answers "does
+this call exist, has it ended", keeps the record of what happened, and remembers who
+is in each call with a hash of their resume token, so that after a restart people
+can take their places back (`resume`) and a call link keeps working.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-EventKind = Literal["created", "join", "leave", "ended"]
+EventKind = Literal["created", "join", "leave", "ended", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,15 @@ class CallEvent:
     at: float
     kind: EventKind
     peer_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    call_id: str
+    peer_id: str
+    name: str
+    resume_token_hash: str
+    left_at: float | None = None
 
 
 class CallStore(Protocol):
@@ -60,3 +70,13 @@ class CallStore(Protocol):
 
     async def events(self, call_id: str) -> list[CallEvent]:
         """The call's history in the order it happened."""
+
+    async def add_member(
+        self, call_id: str, peer_id: str, name: str, resume_token_hash: str, now: float
+    ) -> None:
+        """Remember a member (and how it proves itself on `resume`)."""
+
+    async def member_left(self, call_id: str, peer_id: str, now: float) -> None:
+        """The member left for good: its place cannot be resumed."""
+
+    async def get_member(self, call_id: str, peer_id: str) -> MemberRecord | None: ...

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from peercall.server.store.base import CallEvent, CallRecord, EventKind
+from peercall.server.store.base import CallEvent, CallRecord, EventKind, MemberRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -21,6 +21,15 @@ CREATE TABLE IF NOT EXISTS call_events (
     at REAL NOT NULL,
     kind TEXT NOT NULL,
     peer_id TEXT
+);
+CREATE TABLE IF NOT EXISTS members (
+    call_id TEXT NOT NULL REFERENCES calls(call_id),
+    peer_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    resume_token_hash TEXT NOT NULL,
+    joined_at REAL NOT NULL,
+    left_at REAL,
+    PRIMARY KEY (call_id, peer_id)
 );
 CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_id, seq);
 CREATE INDEX IF NOT EXISTS open_calls_by_activity ON calls(last_activity) WHERE ended_at IS NULL;
@@ -115,3 +124,29 @@ class SqliteCallStore:
             "INSERT INTO call_events (call_id, at, kind, peer_id) VALUES (?, ?, ?, ?)",
             (call_id, now, kind, peer_id),
         )
+
+    async def add_member(
+        self, call_id: str, peer_id: str, name: str, resume_token_hash: str, now: float
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO members (call_id, peer_id, name, resume_token_hash, joined_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (call_id, peer_id, name, resume_token_hash, now),
+        )
+        await self.db.commit()
+
+    async def member_left(self, call_id: str, peer_id: str, now: float) -> None:
+        await self.db.execute(
+            "UPDATE members SET left_at = ? WHERE call_id = ? AND peer_id = ? AND left_at IS NULL",
+            (now, call_id, peer_id),
+        )
+        await self.db.commit()
+
+    async def get_member(self, call_id: str, peer_id: str) -> MemberRecord | None:
+        async with self.db.execute(
+            "SELECT call_id, peer_id, name, resume_token_hash, left_at FROM members"
+            " WHERE call_id = ? AND peer_id = ?",
+            (call_id, peer_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return MemberRecord(*row) if row else None
