@@ -243,7 +243,7 @@ class Resumed(_ServerMessage, tag="resumed"):
     call_id: str
     peer_id: str
     # The highest client `seq` the server has handled: send the later ones again.
-    # None when the server cannot tell (it restarted): send nothing again.
+    # Absent when the server cannot tell (it restarted): send nothing again.
     last_received: int | None = None
 
 
