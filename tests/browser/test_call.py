@@ -143,8 +143,8 @@ def test_losing_the_server_is_shown_and_the_media_goes_on(server, new_page):
     join_call(second, link)
     expect(status(first)).to_have_text("Connected", timeout=20_000)
     server.stop()
-    expect(status(first)).to_have_text("Connection to the server lost")
-    expect(status(second)).to_have_text("Connection to the server lost")
+    expect(status(first)).to_have_text("Connection to the server lost. Reconnecting…")
+    expect(status(second)).to_have_text("Connection to the server lost. Reconnecting…")
     assert_receives_video(first)  # peer to peer: the call itself does not need the server
 
 

@@ -22,6 +22,7 @@ export class CallSession extends EventTarget {
   #links = new Map();
   #openLink = null;
   #subscriptions = null;
+  #stateBeforeLoss = null;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -60,7 +61,7 @@ export class CallSession extends EventTarget {
 
   /** Hangs up: tells the server, closes every peer connection. */
   leave() {
-    this.signaling.send({ type: "leave" });
+    this.signaling.leave();
     this.#closeAll();
     this.#unsubscribe();
     this.#setState(CallState.LEFT);
@@ -122,6 +123,28 @@ export class CallSession extends EventTarget {
     on("peer-left", (message) => this.#onPeerLeft(message));
     for (const type of SIGNAL_TYPES) on(type, (message) => this.#onSignal(message));
     on("close", () => this.#setState(CallState.SERVER_LOST));
+    // The signaling channel reconnects and resumes by itself; media goes on meanwhile.
+    on("connectionlost", () => {
+      if (this.state !== CallState.SERVER_LOST) this.#stateBeforeLoss = this.state;
+      this.#setState(CallState.SERVER_LOST);
+    });
+    on("resumed", () => {
+      this.#setState(this.#stateBeforeLoss ?? CallState.CONNECTING);
+      this.#updateState();
+    });
+    on("resumefailed", () => this.#rejoin());
+  }
+
+  /** Our place in the call is gone (away too long): join again as someone new. */
+  async #rejoin() {
+    this.#closeAll();
+    this.#unsubscribe();
+    try {
+      await this.join(this.callId);
+    } catch (error) {
+      console.error("peercall: could not join again", error);
+      this.#setState(CallState.SERVER_LOST);
+    }
   }
 
   #unsubscribe() {

@@ -1,7 +1,18 @@
 // The signaling channel: owns the WebSocket, speaks docs/protocol.md, and turns
 // every server message into an event of the same name (event.detail = message).
+//
+// In a call it survives a dropped connection: it reconnects by itself (back-off
+// with jitter), takes its place back with `resume`, drops what it has already seen
+// (`seq`), acknowledges what it got (`ack`) and sends again the signals the server
+// had not handled. Its owner only sees "connectionlost", then "resumed" (or
+// "resumefailed": the place is gone and the call must be joined again).
 
 const KEEPALIVE_MS = 20000;
+const ACK_DELAY_MS = 200;
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10000;
+const MAX_UNCONFIRMED = 256;
+const SIGNAL_TYPES = new Set(["offer", "answer", "candidate", "end-of-candidates"]);
 
 export class SignalingError extends Error {
   constructor(code, message) {
@@ -10,9 +21,22 @@ export class SignalingError extends Error {
   }
 }
 
+/** A wait of about `base` ms, randomised ±50% so clients do not all come back at once. */
+function jittered(base) {
+  return base * (0.5 + Math.random());
+}
+
 export class SignalingChannel extends EventTarget {
   #socket = null;
   #keepalive = null;
+  #place = null; // { callId, peerId, token } while in a call
+  #lastSeq = 0; // highest numbered message handled
+  #ackTimer = null;
+  #ourSeq = 0; // numbers our signals
+  #unconfirmed = []; // our numbered signals the server may not have handled
+  #reconnectDelay = RECONNECT_FIRST_MS;
+  #reconnectTimer = null;
+  #closing = false;
 
   constructor(url) {
     super();
@@ -31,6 +55,7 @@ export class SignalingChannel extends EventTarget {
   /** Opens the socket; resolves once it is open, rejects if it cannot be. */
   connect() {
     if (this.isOpen) return Promise.resolve();
+    this.#closing = false;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);
       this.#socket = socket;
@@ -44,15 +69,22 @@ export class SignalingChannel extends EventTarget {
         if (this.#socket !== socket) return;
         this.#socket = null;
         reject(new SignalingError("connection-failed", "Cannot reach the server."));
-        this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code } }));
+        this.#lost(event.code);
       });
     });
   }
 
+  /** Sends a message; a signal in a call is numbered and kept until confirmed. */
   send(message) {
-    if (!this.isOpen) return false;
-    this.#socket.send(JSON.stringify(message));
-    return true;
+    if (this.#place && SIGNAL_TYPES.has(message.type)) {
+      this.#ourSeq += 1;
+      const numbered = { ...message, seq: this.#ourSeq };
+      this.#unconfirmed.push(numbered);
+      if (this.#unconfirmed.length > MAX_UNCONFIRMED) this.#unconfirmed.shift();
+      // While reconnecting it waits in #unconfirmed and goes out after `resumed`.
+      return this.#write(numbered);
+    }
+    return this.#write(message);
   }
 
   /** Joins a call; resolves with the `joined` message or rejects with its error. */
@@ -62,20 +94,89 @@ export class SignalingChannel extends EventTarget {
         this.removeEventListener("joined", settle);
         this.removeEventListener("error", settle);
         const message = event.detail;
-        if (message.type === "joined") resolve(message);
-        else reject(new SignalingError(message.code, message.message));
+        if (message.type === "joined") {
+          this.#place = { callId, peerId: message.peer_id, token: message.resume_token };
+          this.#lastSeq = 0;
+          this.#ourSeq = 0;
+          this.#unconfirmed = [];
+          resolve(message);
+        } else reject(new SignalingError(message.code, message.message));
       };
       this.addEventListener("joined", settle);
       this.addEventListener("error", settle);
-      this.send({ type: "join", call_id: callId, name });
+      this.#write({ type: "join", call_id: callId, name });
     });
   }
 
+  /** Hangs up: our place is given up, so a drop from now on is not resumed. */
+  leave() {
+    this.#write({ type: "leave" });
+    this.#place = null;
+  }
+
   close() {
+    this.#closing = true;
+    this.#place = null;
+    clearTimeout(this.#reconnectTimer);
     const socket = this.#socket;
     this.#socket = null;
     clearInterval(this.#keepalive);
     socket?.close();
+  }
+
+  #write(message) {
+    if (!this.isOpen) return false;
+    this.#socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  #lost(code) {
+    if (this.#closing) return;
+    if (!this.#place) {
+      this.dispatchEvent(new CustomEvent("close", { detail: { code } }));
+      return;
+    }
+    this.dispatchEvent(new CustomEvent("connectionlost", { detail: { code } }));
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    clearTimeout(this.#reconnectTimer);
+    const delay = jittered(this.#reconnectDelay);
+    this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, RECONNECT_MAX_MS);
+    this.#reconnectTimer = setTimeout(() => this.#reconnect(), delay);
+  }
+
+  async #reconnect() {
+    if (!this.#place || this.#closing) return;
+    try {
+      await this.connect();
+    } catch {
+      return; // #lost() has scheduled the next attempt
+    }
+    const { callId, peerId, token } = this.#place;
+    this.#write({
+      type: "resume",
+      call_id: callId,
+      peer_id: peerId,
+      resume_token: token,
+      last_seq: this.#lastSeq,
+    });
+  }
+
+  #resumed(message) {
+    this.#reconnectDelay = RECONNECT_FIRST_MS;
+    const handled = message.last_received;
+    // Unknown (the server restarted): nothing can be sent again safely.
+    const again = handled == null ? [] : this.#unconfirmed.filter((m) => m.seq > handled);
+    this.#unconfirmed = again;
+    for (const signal of again) this.#write(signal);
+    this.dispatchEvent(new CustomEvent("resumed", { detail: message }));
+  }
+
+  #acknowledge() {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = setTimeout(() => this.#write({ type: "ack", seq: this.#lastSeq }), ACK_DELAY_MS);
   }
 
   #receive(data) {
@@ -87,7 +188,21 @@ export class SignalingChannel extends EventTarget {
       return;
     }
     if (typeof message?.type !== "string") return;
-    if (message.type === "error") console.warn("peercall server error:", message.code, message.message);
+    if (Number.isSafeInteger(message.seq)) {
+      if (message.seq <= this.#lastSeq) return; // seen already
+      this.#lastSeq = message.seq;
+      this.#acknowledge();
+    }
+    if (message.type === "resumed") return this.#resumed(message);
+    if (message.type === "left") this.#place = null;
+    if (message.type === "error") {
+      console.warn("peercall server error:", message.code, message.message);
+      if (message.code === "resume-failed" && this.#place) {
+        this.#place = null;
+        this.dispatchEvent(new CustomEvent("resumefailed", { detail: message }));
+        return;
+      }
+    }
     this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
   }
 }

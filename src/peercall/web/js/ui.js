@@ -16,7 +16,7 @@ export const STATUS_TEXT = Object.freeze({
   [CallState.RECONNECTING]: "Reconnecting",
   [CallState.PEER_LEFT]: "The other person left. Waiting for someone to join",
   [CallState.LEFT]: "You left the call",
-  [CallState.SERVER_LOST]: "Connection to the server lost",
+  [CallState.SERVER_LOST]: "Connection to the server lost. Reconnecting…",
   "call-not-found": "Call not found. Check the link, or start a new call.",
   "call-ended": "This call has ended. Start a new call.",
   "call-full": "This call is full.",

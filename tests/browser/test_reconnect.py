@@ -1,0 +1,93 @@
+"""The call goes on when the signaling connection drops, and signaling comes back."""
+
+import json
+import re
+import sqlite3
+
+from playwright.sync_api import WebSocketRoute, expect
+
+from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+
+LOST = "Connection to the server lost. Reconnecting…"
+
+
+def test_a_server_restart_mid_call_keeps_the_media_and_the_call_resumes(server, new_page):
+    first, second = new_page(), new_page(phone=True)
+    link = start_call(first, server)
+    join_call(second, link)
+    for page in (first, second):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+
+    server.stop()
+    for page in (first, second):
+        expect(status(page)).to_have_text(LOST)
+    assert_receives_video(first)  # peer to peer: the media does not need the server
+    assert_receives_video(second)
+
+    server.start()
+    for page in (first, second):
+        expect(status(page)).to_have_text("Connected", timeout=30_000)
+    # Signaling works again, for the same two people: a hang-up reaches the other.
+    second.get_by_role("button", name="Hang up").click()
+    expect(status(first)).to_contain_text("left")
+    server.stop()
+    call_id = link.rsplit("/", 1)[1]
+    with sqlite3.connect(server.data_dir / "peercall.sqlite3") as db:
+        kinds = [
+            kind
+            for (kind,) in db.execute(
+                "SELECT kind FROM call_events WHERE call_id = ? ORDER BY seq", (call_id,)
+            )
+        ]
+    # Nothing of the call's history lost across the restart.
+    assert kinds == ["created", "join", "join", "resume", "resume", "leave"]
+
+
+def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server, new_page):
+    host, joiner = new_page(), new_page()
+    host_sent: list[dict] = []
+    host.on(
+        "websocket",
+        lambda socket: socket.on("framesent", lambda frame: host_sent.append(json.loads(frame))),
+    )
+    link = start_call(host, server)
+
+    delivered: list[dict] = []  # what the joiner's page got, across its connections
+    connections: list[int] = []
+
+    def route(page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+        first = not connections
+        connections.append(1)
+        dropped = [False]
+
+        def from_server(frame: str | bytes) -> None:
+            if dropped[0]:
+                return  # sent by the server, never reaches the page
+            message = json.loads(frame)
+            delivered.append(message)
+            page_side.send(frame)
+            if first and message["type"] == "offer":
+                # The network drops right after the offer: the candidates behind
+                # it are lost on the way, and the page's answer has not gone out.
+                dropped[0] = True
+                page_side.close()
+                server_side.close()
+
+        server_side.on_message(from_server)
+        page_side.on_message(lambda frame: None if dropped[0] else server_side.send(frame))
+
+    joiner.route_web_socket(re.compile(r".*/ws$"), route)
+    join_call(joiner, link)
+    for page in (host, joiner):
+        expect(status(page)).to_have_text("Connected", timeout=30_000)
+    assert_receives_video(joiner)
+    assert_receives_video(host)
+    assert len(connections) >= 2, "the socket was dropped and the page came back"
+
+    numbered = [m["seq"] for m in delivered if "seq" in m]
+    assert numbered == sorted(set(numbered)), "no message twice, none out of order"
+    sent = [m["candidate"]["candidate"] for m in host_sent if m["type"] == "candidate"]
+    got = [m["candidate"]["candidate"] for m in delivered if m["type"] == "candidate"]
+    assert sent
+    assert sorted(got) == sorted(sent)  # every candidate, each exactly once
