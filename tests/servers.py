@@ -29,7 +29,9 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         https: bool = False,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = env or {}
@@ -40,17 +42,17 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"{'wss' if self.https else 'ws'}://127.0.0.1:{self.port}/ws"
+        return f"{'wss' if self.https else 'ws'}://{self.host}:{self.port}/ws"
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "peercall", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
+            "--host", self.host, "--port", str(self.port),
             "--data-dir", str(self.data_dir), "--ice-servers", "[]",
             *self.args,
         ]  # fmt: skip

@@ -166,7 +166,13 @@ export class CallSession extends EventTarget {
         new CustomEvent("remotestream", { detail: { peerId: link.remoteId, stream: event.detail } }),
       );
     });
-    link.addEventListener("state", () => this.#updateState());
+    link.addEventListener("state", () => {
+      const state = link.pc.connectionState;
+      // A broken media path often means the network changed under us: make sure
+      // the signaling socket survived it too, or the ICE restart cannot get through.
+      if (state === "disconnected" || state === "failed") this.signaling.probe();
+      this.#updateState();
+    });
     const forward = (type, as) =>
       link.addEventListener(type, (event) => {
         const detail = { ...event.detail, peerId: link.remoteId };

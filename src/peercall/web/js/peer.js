@@ -12,6 +12,8 @@ import {
 } from "./datachannel.js";
 import { FileReceiver, FileSender } from "./files.js";
 
+const DISCONNECTED_RESTART_MS = 3000;
+
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
@@ -30,6 +32,7 @@ export class PeerLink extends EventTarget {
     onFailure: (id, reason) => this.#fileEvent({ phase: "failed", id, reason }),
   });
   #inbox = Promise.resolve();
+  #restartTimer = null;
 
   /**
    * @param {object} options
@@ -79,13 +82,25 @@ export class PeerLink extends EventTarget {
       else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
     });
     this.channel.addEventListener("close", () => this.#incoming.abort());
-    this.pc.addEventListener("connectionstatechange", () => {
-      const state = this.pc.connectionState;
-      // A failed path (network change) gets new candidates; perfect negotiation
-      // carries the resulting offer even if both sides restart at once.
-      if (state === "failed") this.pc.restartIce();
-      this.dispatchEvent(new CustomEvent("state", { detail: state }));
-    });
+    this.pc.addEventListener("connectionstatechange", () => this.#connectionChanged());
+  }
+
+  /**
+   * A path that fails (a network change: Wi-Fi to mobile data) gets new candidates
+   * with an ICE restart; so does one disconnected for a few seconds, rather than
+   * waiting the half minute until the browser calls it failed. Both sides may
+   * restart at once: perfect negotiation resolves the crossing offers.
+   */
+  #connectionChanged() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.#restartTimer);
+    if (state === "failed") this.pc.restartIce();
+    if (state === "disconnected") {
+      this.#restartTimer = setTimeout(() => {
+        if (this.pc.connectionState === "disconnected") this.pc.restartIce();
+      }, DISCONNECTED_RESTART_MS);
+    }
+    this.dispatchEvent(new CustomEvent("state", { detail: state }));
   }
 
   /** The polite side yields when both offer at once; one per pair, either will do. */
@@ -170,6 +185,7 @@ export class PeerLink extends EventTarget {
   }
 
   close() {
+    clearTimeout(this.#restartTimer);
     this.pc.close();
     this.dispatchEvent(new CustomEvent("state", { detail: "closed" }));
   }

@@ -8,6 +8,10 @@
 // "resumefailed": the place is gone and the call must be joined again).
 
 const KEEPALIVE_MS = 20000;
+// A socket whose pong does not come back this soon is dead (a network change can
+// leave one hanging for minutes without an error): drop it and reconnect.
+const PONG_DEADLINE_MS = 5000;
+const PROBE_DEADLINE_MS = 2000;
 const ACK_DELAY_MS = 200;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 10000;
@@ -37,6 +41,7 @@ export class SignalingChannel extends EventTarget {
   #reconnectDelay = RECONNECT_FIRST_MS;
   #reconnectTimer = null;
   #closing = false;
+  #pongDeadline = null;
 
   constructor(url) {
     super();
@@ -60,18 +65,42 @@ export class SignalingChannel extends EventTarget {
       const socket = new WebSocket(this.url);
       this.#socket = socket;
       socket.addEventListener("open", () => {
-        this.#keepalive = setInterval(() => this.send({ type: "ping" }), KEEPALIVE_MS);
+        this.#keepalive = setInterval(() => this.probe(PONG_DEADLINE_MS), KEEPALIVE_MS);
         resolve();
       });
       socket.addEventListener("message", (event) => this.#receive(event.data));
       socket.addEventListener("close", (event) => {
-        clearInterval(this.#keepalive);
         if (this.#socket !== socket) return;
-        this.#socket = null;
         reject(new SignalingError("connection-failed", "Cannot reach the server."));
-        this.#lost(event.code);
+        this.#drop(event.code);
       });
     });
+  }
+
+  /**
+   * Checks the socket still reaches the server: a ping whose pong does not come
+   * back within `deadlineMs` means it is dead, and it is replaced. Called
+   * periodically, and by the call when its media path breaks (often a network
+   * change, which can leave the socket hanging).
+   */
+  probe(deadlineMs = PROBE_DEADLINE_MS) {
+    if (!this.isOpen || this.#pongDeadline) return;
+    this.#write({ type: "ping" });
+    this.#pongDeadline = setTimeout(() => {
+      this.#pongDeadline = null;
+      console.warn("peercall: the server stopped answering; reconnecting");
+      this.#drop(4000);
+    }, deadlineMs);
+  }
+
+  #drop(code) {
+    const socket = this.#socket;
+    this.#socket = null;
+    clearInterval(this.#keepalive);
+    clearTimeout(this.#pongDeadline);
+    this.#pongDeadline = null;
+    socket?.close();
+    this.#lost(code);
   }
 
   /** Sends a message; a signal in a call is numbered and kept until confirmed. */
@@ -121,6 +150,8 @@ export class SignalingChannel extends EventTarget {
     const socket = this.#socket;
     this.#socket = null;
     clearInterval(this.#keepalive);
+    clearTimeout(this.#pongDeadline);
+    this.#pongDeadline = null;
     socket?.close();
   }
 
@@ -192,6 +223,10 @@ export class SignalingChannel extends EventTarget {
       if (message.seq <= this.#lastSeq) return; // seen already
       this.#lastSeq = message.seq;
       this.#acknowledge();
+    }
+    if (message.type === "pong") {
+      clearTimeout(this.#pongDeadline);
+      this.#pongDeadline = null;
     }
     if (message.type === "resumed") return this.#resumed(message);
     if (message.type === "left") this.#place = null;

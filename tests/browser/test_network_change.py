@@ -1,0 +1,80 @@
+"""A network change under a running call: the media path is lost, the page restarts
+ICE (and resumes its signaling connection), and the call recovers by itself.
+
+One browser runs in a network namespace (a second "device" joined to this machine
+by a veth pair) whose address the test changes, as a phone's changes when it goes
+from Wi-Fi to mobile data. The old path is gone for good: frames after the change
+can only come over a path found by the ICE restart."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+from tests.netns import NetworkNamespace, can_make_namespaces
+from tests.servers import ServerProcess
+
+pytestmark = pytest.mark.skipif(
+    not can_make_namespaces(), reason="network namespaces need root (ip netns)"
+)
+
+# Records every text the status region shows, to see the call pass through
+# "Reconnecting" (test instrumentation, not part of the page).
+RECORD_STATES = """
+window.addEventListener("DOMContentLoaded", () => {
+  const status = document.getElementById("status");
+  const seen = (window.__seenStates = []);
+  new MutationObserver(() => seen.push(status.textContent)).observe(status, {
+    childList: true, characterData: true, subtree: true,
+  });
+});
+"""
+
+
+@pytest.fixture
+def device(tmp_path):
+    namespace = NetworkNamespace().create()
+    yield namespace
+    namespace.delete()
+
+
+def test_after_a_network_change_the_call_restarts_ice_and_recovers(
+    tmp_path, device, playwright, new_page
+):
+    # HTTPS: a page from 10.x.x.x over plain HTTP would get no camera.
+    server = ServerProcess(tmp_path / "data", host=device.host_address, https=True).start()
+    moving = playwright.chromium.launch(
+        executable_path=str(device.launcher(tmp_path)), args=CHROMIUM_ARGS
+    )
+    try:
+        context = moving.new_context(
+            viewport={"width": 1280, "height": 800}, ignore_https_errors=True
+        )
+        context.grant_permissions(["camera", "microphone"])
+        phone = context.new_page()
+        phone.add_init_script(RECORD_STATES)
+        laptop = new_page(self_signed_ok=True)
+        laptop.add_init_script(RECORD_STATES)
+
+        link = start_call(phone, server)
+        join_call(laptop, link)
+        for page in (phone, laptop):
+            expect(status(page)).to_have_text("Connected", timeout=30_000)
+        assert_receives_video(laptop)
+
+        device.change_address()
+        for page in (phone, laptop):
+            page.wait_for_function(
+                "() => window.__seenStates.includes('Reconnecting')", timeout=30_000
+            )
+        for page in (phone, laptop):
+            expect(status(page)).to_have_text("Connected", timeout=60_000)
+        assert_receives_video(laptop)  # over the new path
+        assert_receives_video(phone)
+        # Signaling came back too: a hang-up reaches the other side.
+        laptop.get_by_role("button", name="Hang up").click()
+        expect(status(phone)).to_contain_text("left", timeout=20_000)
+        context.close()
+    finally:
+        moving.close()
+        server.stop()
