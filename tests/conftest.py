@@ -16,6 +16,14 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
+def brief_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server that keeps a dropped member's place only 2 s, for tests of giving up."""
+    process = ServerProcess(tmp_path / "brief", env={"PEERCALL_RESUME_SECONDS": "2"}).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def python_peers(tmp_path: Path) -> Iterator[Callable[..., PythonPeer]]:
     """Starts `peercall join` processes; each is hung up (Ctrl-C) after the test."""
     peers: list[PythonPeer] = []

@@ -133,8 +133,9 @@ async def test_no_server_raises_server_unreachable():
 
 
 async def test_losing_the_server_mid_call_is_reported_and_media_goes_on(
-    server: ServerProcess, calls
+    brief_server: ServerProcess, calls
 ):
+    server = brief_server
     link = await create_call(server.url)
     first = await calls(link)
     second = await calls(link)
@@ -143,7 +144,29 @@ async def test_losing_the_server_mid_call_is_reported_and_media_goes_on(
         await second.wait_connected()
     server.stop()
     async with asyncio.timeout(TIMEOUT):
-        await first.wait_for_state(CallState.SERVER_LOST)
+        await first.wait_for_state(CallState.SERVER_RECONNECTING)
+        await first.wait_for_state(CallState.SERVER_LOST)  # not back within 2 s
     frames_then = first.received["video"].frames
     await asyncio.sleep(1)
     assert first.received["video"].frames > frames_then + 10  # peer to peer, still flowing
+
+
+async def test_after_a_server_restart_python_clients_resume_the_call(server: ServerProcess, calls):
+    link = await create_call(server.url)
+    first = await calls(link)
+    first_events = first.events()
+    second = await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+        await second.wait_connected()
+    server.stop()
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_for_state(CallState.SERVER_RECONNECTING)
+    server.start()
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_for_state(CallState.CONNECTED)
+        await second.wait_for_state(CallState.CONNECTED)
+    assert first.peers == [second.peer_id]  # the same two people, same ids
+    await second.hang_up()
+    left = await next_event(first_events, PeerLeft)  # signaling works again
+    assert left.peer_id == second.peer_id

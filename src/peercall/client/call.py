@@ -35,7 +35,7 @@ from peercall.client.links import CallLink, parse_call_link, server_base_url
 from peercall.client.media import MediaSource
 from peercall.client.peer import PeerLink
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
-from peercall.client.signaling import SignalingConnection
+from peercall.client.signaling import ResumableSignaling, SignalingConnection
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,14 @@ class Call:
         self.link = link
         self.peer_id = joined.peer_id
         self.capacity = joined.capacity
-        self._connection = connection
+        self._signaling = ResumableSignaling(
+            link.websocket_url,
+            connection,
+            joined,
+            on_lost=self._server_lost_for_now,
+            on_resumed=self._server_back,
+        )
+        self._state_before_loss: CallState | None = None
         self._ice_servers = joined.ice_servers
         self._ice_transport_policy = joined.ice_transport_policy
         self._already_there = [peer.peer_id for peer in joined.peers]
@@ -188,7 +195,7 @@ class Call:
         if self._state == CallState.LEFT:
             return
         with contextlib.suppress(CallError):
-            await self._connection.send(wire.Leave())
+            await self._signaling.send(wire.Leave())
         await self._shut_down()
         self._set_state(CallState.LEFT)
         self._emit(_END)
@@ -215,10 +222,19 @@ class Call:
             self._set_state(CallState.WAITING)
             self._make_open_offer()
 
+    def _server_lost_for_now(self) -> None:
+        if self._state != CallState.SERVER_RECONNECTING:
+            self._state_before_loss = self._state
+        self._set_state(CallState.SERVER_RECONNECTING)
+
+    def _server_back(self) -> None:
+        self._set_state(self._state_before_loss or CallState.CONNECTING)
+        self._update_state()
+
     async def _read_server(self) -> None:
         try:
             while True:
-                message = await self._connection.receive()
+                message = await self._signaling.receive()
                 try:
                     self._dispatch(message)
                 except Exception:
@@ -308,8 +324,7 @@ class Call:
         )
 
     async def _send_signal(self, signal: wire.Signal) -> None:
-        with contextlib.suppress(ServerUnreachable):  # the reader reports it
-            await self._connection.send(signal)
+        await self._signaling.send_signal(signal)
 
     # LinkObserver: what the peer connections report.
 
@@ -340,7 +355,7 @@ class Call:
         )
 
     def _update_state(self) -> None:
-        if self._state in (CallState.LEFT, CallState.SERVER_LOST):
+        if self._state in (CallState.LEFT, CallState.SERVER_LOST, CallState.SERVER_RECONNECTING):
             return
         states = [link.connection_state for link in self._links.values()]
         if not states:
@@ -381,4 +396,4 @@ class Call:
             await self._recorder.stop()
         for task in list(self._tasks):
             task.cancel()
-        await self._connection.close()
+        await self._signaling.close()

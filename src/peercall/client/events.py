@@ -18,7 +18,8 @@ class CallState(StrEnum):
     RECONNECTING = "reconnecting"  # the media path is lost and being recovered
     PEER_LEFT = "peer-left"  # the other person left; we wait in the call
     LEFT = "left"  # we hung up
-    SERVER_LOST = "server-lost"  # the signaling server is gone; media may still flow
+    SERVER_RECONNECTING = "server-reconnecting"  # signaling dropped; resuming it
+    SERVER_LOST = "server-lost"  # the signaling server is gone for good; media may still flow
 
 
 STATE_TEXT: dict[CallState, str] = {
@@ -28,6 +29,7 @@ STATE_TEXT: dict[CallState, str] = {
     CallState.RECONNECTING: "Reconnecting",
     CallState.PEER_LEFT: "The other person left",
     CallState.LEFT: "You left the call",
+    CallState.SERVER_RECONNECTING: "Connection to the server lost. Reconnecting…",
     CallState.SERVER_LOST: "Connection to the server lost",
 }
 
