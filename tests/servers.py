@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from tests.processes import stop_process, wait_until_ready
 
 
 def free_port() -> int:
@@ -59,30 +59,19 @@ class ServerProcess:
         env = {**os.environ, **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                # Up is up: whether the certificate is right is for the tests to check.
-                health = httpx.get(self.url + "/healthz", timeout=1, verify=False)
-                if health.status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not start in {timeout}s:\n{self.log()}")
+        wait_until_ready(self.process, self._healthy, what="server", timeout=timeout, log=self.log)
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            # Up is up: whether the certificate is right is for the tests to check.
+            return httpx.get(self.url + "/healthz", timeout=1, verify=False).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

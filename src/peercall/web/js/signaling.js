@@ -94,13 +94,18 @@ export class SignalingChannel extends EventTarget {
   }
 
   #drop(code) {
+    this.#detachSocket();
+    this.#lost(code);
+  }
+
+  /** Closes the socket and stops its timers; its late events are ignored. */
+  #detachSocket() {
     const socket = this.#socket;
     this.#socket = null;
     clearInterval(this.#keepalive);
     clearTimeout(this.#pongDeadline);
     this.#pongDeadline = null;
     socket?.close();
-    this.#lost(code);
   }
 
   /** Sends a message; a signal in a call is numbered and kept until confirmed. */
@@ -147,12 +152,7 @@ export class SignalingChannel extends EventTarget {
     this.#closing = true;
     this.#place = null;
     clearTimeout(this.#reconnectTimer);
-    const socket = this.#socket;
-    this.#socket = null;
-    clearInterval(this.#keepalive);
-    clearTimeout(this.#pongDeadline);
-    this.#pongDeadline = null;
-    socket?.close();
+    this.#detachSocket();
   }
 
   #write(message) {
