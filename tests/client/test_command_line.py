@@ -82,9 +82,11 @@ async def test_play_sends_a_file(server, python_peers, short_film):
     assert await asyncio.to_thread(player.wait) == 0, player.stderr
 
 
-def test_a_link_to_no_call_fails_cleanly(server):
-    result = run_peercall("join", f"{server.url}/c/{NO_SUCH_CALL}")
+def test_a_link_to_no_call_fails_cleanly(server, tmp_path):
+    recording = tmp_path / "never.mp4"
+    result = run_peercall("join", f"{server.url}/c/{NO_SUCH_CALL}", "--record", str(recording))
     assert_clean_failure(result.returncode, result.stderr, "This call does not exist")
+    assert not recording.exists()  # no empty file left behind
 
 
 def test_a_full_call_fails_cleanly(server, python_peers):

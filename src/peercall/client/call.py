@@ -70,7 +70,6 @@ async def join(
     Raises CallNotFound, CallEnded, CallFull or ServerUnreachable (all CallError).
     """
     call_link = parse_call_link(link) if isinstance(link, str) else link
-    recorder = Recorder(record_to) if record_to is not None else None
     connection = await SignalingConnection.open(call_link.websocket_url)
     try:
         await connection.send(wire.Join(call_id=call_link.call_id, name=name))
@@ -85,6 +84,13 @@ async def join(
     if not isinstance(reply, wire.Joined):
         await connection.close()
         raise CallError("unexpected-response", f"The server answered {type(reply).__name__}.")
+    try:
+        # Only now: a call that does not exist leaves no empty recording behind.
+        recorder = Recorder(record_to) if record_to is not None else None
+    except BaseException:
+        await connection.send(wire.Leave())
+        await connection.close()
+        raise
     call = Call(call_link, connection, reply, media=media, recorder=recorder)
     call._start()
     return call
