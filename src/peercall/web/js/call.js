@@ -137,6 +137,9 @@ export class CallSession extends EventTarget {
 
   /** Our place in the call is gone (away too long): join again as someone new. */
   async #rejoin() {
+    for (const peerId of this.#links.keys()) {
+      this.dispatchEvent(new CustomEvent("peerleft", { detail: { peerId } }));
+    }
     this.#closeAll();
     this.#unsubscribe();
     try {
