@@ -58,6 +58,16 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     call_capacity: Annotated[int, msgspec.Meta(ge=2, le=2)] = 2
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
+    # Abuse limits; a normal client never meets them.
+    # Messages per second per connection (token bucket: `message_burst` at once).
+    messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 20
+    message_burst: Annotated[int, msgspec.Meta(ge=1)] = 200
+    max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1)] = 20
+    calls_per_ip_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 30
+    # A connection must `join` or `resume` this soon, and say something (clients
+    # ping every 20 s) at least this often, or it is closed.
+    handshake_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15
+    idle_seconds: Annotated[float, msgspec.Meta(gt=0)] = 75
     # A member whose connection drops keeps its place this long, to `resume` it on a
     # new connection with nothing lost; 0 ends its membership at once.
     resume_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30

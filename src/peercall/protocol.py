@@ -47,6 +47,9 @@ class ErrorCode(StrEnum):
     NO_OPEN_OFFER = "no-open-offer"
     QUEUE_FULL = "queue-full"
     RESUME_FAILED = "resume-failed"
+    RATE_LIMITED = "rate-limited"
+    TOO_MANY_CONNECTIONS = "too-many-connections"
+    TIMEOUT = "timeout"
     UNAUTHORIZED = "unauthorized"
     INTERNAL_ERROR = "internal-error"
 
@@ -65,6 +68,9 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NO_OPEN_OFFER: "Send an offer to 'next' before candidates to 'next'.",
     ErrorCode.QUEUE_FULL: "Too many signals are waiting for this recipient.",
     ErrorCode.RESUME_FAILED: "This place in the call cannot be taken back; join again.",
+    ErrorCode.RATE_LIMITED: "Too many messages too fast; this one was dropped. Slow down.",
+    ErrorCode.TOO_MANY_CONNECTIONS: "Too many connections from your address.",
+    ErrorCode.TIMEOUT: "Nothing was heard from this connection in time; it is closed.",
     ErrorCode.UNAUTHORIZED: "This needs the operator's admin token.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle this message.",
 }
@@ -188,6 +194,8 @@ class Joined(_ServerMessage, tag="joined"):
     # `resume_seconds` of losing this one.
     resume_token: str = ""
     resume_seconds: float = 0
+    # Send something (a `ping`) at least this often, or the server closes the socket.
+    ping_seconds: float = 20
 
 
 class PeerJoined(_ServerMessage, tag="peer-joined"):

@@ -17,6 +17,7 @@ from peercall.client import (
     PeerJoined,
     PeerLeft,
     ServerUnreachable,
+    StateChanged,
     create_call,
     join,
 )
@@ -170,3 +171,27 @@ async def test_after_a_server_restart_python_clients_resume_the_call(server: Ser
     await second.hang_up()
     left = await next_event(first_events, PeerLeft)  # signaling works again
     assert left.peer_id == second.peer_id
+
+
+async def test_a_python_client_stays_in_a_call_on_a_server_that_closes_silent_sockets(
+    tmp_path, calls
+):
+    server = ServerProcess(tmp_path / "data", env={"PEERCALL_IDLE_SECONDS": "1.5"}).start()
+    try:
+        link = await create_call(server.url)
+        first = await calls(link, test_pattern=False)
+        second = await calls(link, test_pattern=False)
+        async with asyncio.timeout(TIMEOUT):
+            await first.wait_connected()
+        states = first.events()
+        await asyncio.sleep(4)  # well past idle_seconds: only the keep-alive holds it
+        await second.hang_up()
+        seen = []
+        async with asyncio.timeout(TIMEOUT):
+            async for event in states:
+                seen.append(event)
+                if isinstance(event, PeerLeft):
+                    break
+        assert StateChanged(CallState.SERVER_RECONNECTING) not in seen  # never dropped
+    finally:
+        server.stop()

@@ -18,6 +18,7 @@ from peercall.protocol import (
     Ack,
     ClientMessage,
     Joined,
+    Ping,
     Resume,
     Resumed,
     ServerMessage,
@@ -35,8 +36,7 @@ OPEN_TIMEOUT = 10.0  # seconds to connect and upgrade
 class SignalingConnection:
     """Sends client messages and yields validated server messages.
 
-    WebSocket-level pings (sent by `websockets` every 20 s) keep proxies from closing
-    an idle socket, so no protocol `ping` is needed here.
+    `ResumableSignaling` adds the protocol's keep-alive `ping` once in a call.
     """
 
     def __init__(self, websocket: websockets.ClientConnection) -> None:
@@ -104,12 +104,16 @@ class ResumableSignaling:
         self._peer_id = joined.peer_id
         self._token = joined.resume_token
         self._resume_seconds = joined.resume_seconds
+        self._ping_seconds = joined.ping_seconds
         self._on_lost = on_lost
         self._on_resumed = on_resumed
         self._last_seq = 0
         self._our_seq = 0
         self._unconfirmed: deque[Signal] = deque(maxlen=MAX_UNCONFIRMED)
         self._ack_task: asyncio.Task[None] | None = None
+        # The server closes connections it has not heard from in a while
+        # (`idle_seconds`); WebSocket-level pings do not count, messages do.
+        self._keepalive = asyncio.create_task(self._keep_alive())
 
     async def send(self, message: ClientMessage) -> None:
         """Sends a message now; raises ServerUnreachable while disconnected."""
@@ -145,10 +149,17 @@ class ResumableSignaling:
             return message
 
     async def close(self) -> None:
+        self._keepalive.cancel()
         if self._ack_task is not None:
             self._ack_task.cancel()
         if self._connection is not None:
             await self._connection.close()
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self._ping_seconds)
+            with contextlib.suppress(ServerUnreachable):
+                await self.send(Ping())
 
     def _schedule_ack(self) -> None:
         if self._ack_task is None or self._ack_task.done():

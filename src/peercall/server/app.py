@@ -24,6 +24,7 @@ from peercall.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
 from peercall.server.headers import SecurityHeadersMiddleware
+from peercall.server.limits import BucketsByKey
 from peercall.server.qr import qr_svg
 from peercall.server.signaling import SignalingHub, short_id
 from peercall.server.store import CallStore
@@ -69,6 +70,8 @@ class CallsApi:
         self.store = store
         self.roster = roster
         self.admin_token = resolve_admin_token(settings)
+        per_minute = settings.calls_per_ip_per_minute
+        self.creations_by_address = BucketsByKey(rate=per_minute / 60, burst=per_minute)
 
     def call_url(self, request: Request, call_id: str) -> str:
         return shareable_base_url(self.settings, request) + "/c/" + call_id
@@ -82,6 +85,13 @@ class CallsApi:
         }
 
     async def create(self, request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        if not self.creations_by_address.take(address):
+            response = error_response(
+                ErrorCode.RATE_LIMITED, 429, "Too many new calls from your address; wait a minute."
+            )
+            response.headers["retry-after"] = "60"
+            return response
         call_id = new_call_id()
         await self.store.create_call(call_id, time.time())
         logger.info("created call=%s", short_id(call_id))

@@ -36,6 +36,7 @@ from peercall.protocol import (
 )
 from peercall.server.calls import CallRoster, Delivery
 from peercall.server.ice import ice_servers_for
+from peercall.server.limits import ConnectionCounter, TokenBucket
 from peercall.server.members import MemberLink, new_resume_token, token_hash
 from peercall.server.store import CallStore, EventKind
 
@@ -50,7 +51,7 @@ def short_id(identifier: str) -> str:
 class Connection:
     """One client's WebSocket and its place in a call, if any."""
 
-    __slots__ = ("call_id", "codec", "outbox", "peer_id", "websocket")
+    __slots__ = ("call_id", "close_code", "codec", "outbox", "peer_id", "websocket")
 
     def __init__(self, websocket: WebSocket, codec: MessageCodec) -> None:
         self.websocket = websocket
@@ -58,6 +59,7 @@ class Connection:
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.call_id: str | None = None
         self.peer_id: str | None = None
+        self.close_code: int | None = None
 
     def send(self, message: ServerMessage) -> None:
         self.outbox.put_nowait(self.codec.encode(message))
@@ -65,10 +67,17 @@ class Connection:
     async def write_loop(self) -> None:
         while (frame := await self.outbox.get()) is not None:
             await self.websocket.send_text(frame)
+        if self.close_code is not None:
+            await self.websocket.close(code=self.close_code)
 
     def finish_writing(self) -> None:
         """Let the writer send what is queued, then stop."""
         self.outbox.put_nowait(None)
+
+    def close_after_writing(self, code: int) -> None:
+        """Sends what is queued, then closes the socket with `code`."""
+        self.close_code = code
+        self.finish_writing()
 
 
 class SignalingHub:
@@ -94,6 +103,7 @@ class SignalingHub:
         self._links: dict[str, MemberLink] = {}  # by peer id: everybody in a call
         self._connections: dict[str, Connection] = {}  # by peer id: those connected now
         self._expiries: dict[str, asyncio.TimerHandle] = {}  # by peer id: those away
+        self._connections_by_address = ConnectionCounter(settings.max_connections_per_ip)
 
     @property
     def connected_members(self) -> int:
@@ -102,6 +112,22 @@ class SignalingHub:
     async def serve(self, websocket: WebSocket) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
         await websocket.accept()
+        address = websocket.client.host if websocket.client else "unknown"
+        if not self._connections_by_address.open(address):
+            await self._refuse(websocket, ErrorCode.TOO_MANY_CONNECTIONS)
+            return
+        try:
+            await self._serve_connection(websocket)
+        finally:
+            self._connections_by_address.close(address)
+
+    async def _refuse(self, websocket: WebSocket, code: ErrorCode) -> None:
+        """Says why, then closes (1008: policy violation)."""
+        with contextlib.suppress(Exception):
+            await websocket.send_text(self.codec.encode(error_message(ProtocolError(code))))
+            await websocket.close(code=1008)
+
+    async def _serve_connection(self, websocket: WebSocket) -> None:
         connection = Connection(websocket, self.codec)
         writer = asyncio.create_task(connection.write_loop())
         try:
@@ -115,10 +141,24 @@ class SignalingHub:
                 await writer
 
     async def _read_loop(self, connection: Connection) -> None:
+        bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
         while True:
-            event = await connection.websocket.receive()
+            # Until it joins, a connection gets a short while; then it must be heard
+            # from now and then (clients ping every 20 s). Silent sockets are closed.
+            in_call = connection.peer_id is not None
+            wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
+            try:
+                async with asyncio.timeout(wait):
+                    event = await connection.websocket.receive()
+            except TimeoutError:
+                connection.send(error_message(ProtocolError(ErrorCode.TIMEOUT)))
+                connection.close_after_writing(1008)
+                return
             if event["type"] == "websocket.disconnect":
                 return
+            if not bucket.take():
+                connection.send(error_message(ProtocolError(ErrorCode.RATE_LIMITED)))
+                continue
             frame = event.get("text")
             if frame is None:
                 frame = event.get("bytes") or b""
@@ -182,6 +222,7 @@ class SignalingHub:
                 ice_transport_policy=self.settings.ice_transport_policy,
                 resume_token=token,
                 resume_seconds=self.settings.resume_seconds,
+                ping_seconds=min(20.0, self.settings.idle_seconds / 3),
             )
         )
         self._deliver(result.deliveries)

@@ -42,6 +42,7 @@ export class SignalingChannel extends EventTarget {
   #reconnectTimer = null;
   #closing = false;
   #pongDeadline = null;
+  #pingMs = KEEPALIVE_MS;
 
   constructor(url) {
     super();
@@ -65,7 +66,7 @@ export class SignalingChannel extends EventTarget {
       const socket = new WebSocket(this.url);
       this.#socket = socket;
       socket.addEventListener("open", () => {
-        this.#keepalive = setInterval(() => this.probe(PONG_DEADLINE_MS), KEEPALIVE_MS);
+        this.#keepAliveEvery(this.#pingMs);
         resolve();
       });
       socket.addEventListener("message", (event) => this.#receive(event.data));
@@ -91,6 +92,13 @@ export class SignalingChannel extends EventTarget {
       console.warn("peercall: the server stopped answering; reconnecting");
       this.#drop(4000);
     }, deadlineMs);
+  }
+
+  /** Pings (and checks the pong) every `ms`: the server closes silent sockets. */
+  #keepAliveEvery(ms) {
+    this.#pingMs = ms;
+    clearInterval(this.#keepalive);
+    this.#keepalive = setInterval(() => this.probe(Math.min(PONG_DEADLINE_MS, ms)), ms);
   }
 
   #drop(code) {
@@ -130,6 +138,7 @@ export class SignalingChannel extends EventTarget {
         const message = event.detail;
         if (message.type === "joined") {
           this.#place = { callId, peerId: message.peer_id, token: message.resume_token };
+          this.#keepAliveEvery(message.ping_seconds * 1000 || KEEPALIVE_MS);
           this.#lastSeq = 0;
           this.#ourSeq = 0;
           this.#unconfirmed = [];

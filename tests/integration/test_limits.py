@@ -1,0 +1,111 @@
+"""Each abuse limit, attacked for real: the attacker is refused with a clear error,
+and a call beside it goes on."""
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+
+from tests.integration.client import TestClient
+from tests.servers import ServerProcess
+
+
+@pytest.fixture
+def strict_server(tmp_path):
+    server = ServerProcess(
+        tmp_path / "data",
+        env={
+            "PEERCALL_MESSAGES_PER_SECOND": "10",
+            "PEERCALL_MESSAGE_BURST": "20",
+            "PEERCALL_MAX_CONNECTIONS_PER_IP": "4",
+            "PEERCALL_CALLS_PER_IP_PER_MINUTE": "3",
+            "PEERCALL_HANDSHAKE_SECONDS": "1",
+            "PEERCALL_IDLE_SECONDS": "2",
+        },
+    ).start()
+    yield server
+    server.stop()
+
+
+async def call_beside(server: ServerProcess) -> tuple[TestClient, TestClient]:
+    call_id = server.create_call()
+    alice, bob = await TestClient.connect(server.ws_url), await TestClient.connect(server.ws_url)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    return alice, bob
+
+
+async def assert_still_relays(alice: TestClient, bob: TestClient) -> None:
+    offer = {"type": "offer", "to": bob.peer_id, "session": "s", "sdp": "v=0"}
+    await alice.send(offer)
+    assert (await bob.expect("offer"))["from"] == alice.peer_id
+
+
+async def test_a_flood_of_messages_is_refused_beyond_the_rate(strict_server):
+    alice, bob = await call_beside(strict_server)
+    flooder = await TestClient.connect(strict_server.ws_url)
+    for _ in range(100):
+        await flooder.send({"type": "ping"})
+    replies = [await flooder.receive() for _ in range(100)]
+    kinds = [reply.get("code", reply["type"]) for reply in replies]
+    assert kinds.count("pong") <= 25  # the burst, and what refilled meanwhile
+    assert kinds.count("rate-limited") >= 75
+    await assert_still_relays(alice, bob)
+    await asyncio.sleep(0.3)  # refills: a client that slows down is served again
+    await flooder.send({"type": "ping"})
+    await flooder.expect("pong")
+    for client in (alice, bob, flooder):
+        await client.close()
+
+
+async def test_connections_per_address_are_capped(strict_server):
+    alice, bob = await call_beside(strict_server)
+    others = [await TestClient.connect(strict_server.ws_url) for _ in range(2)]
+    extra = await TestClient.connect(strict_server.ws_url)  # the fifth from 127.0.0.1
+    await extra.expect_error("too-many-connections")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await extra.receive()
+    assert closed.value.rcvd.code == 1008
+    await assert_still_relays(alice, bob)
+    for client in (alice, bob, *others):
+        await client.close()
+
+
+async def test_new_calls_per_address_are_capped(strict_server):
+    async with httpx.AsyncClient() as http:
+        statuses = [
+            (await http.post(strict_server.url + "/api/calls")).status_code for _ in range(4)
+        ]
+        assert statuses == [201, 201, 201, 429]
+        refused = await http.post(strict_server.url + "/api/calls")
+    assert refused.json()["error"]["code"] == "rate-limited"
+    assert refused.headers["retry-after"] == "60"
+
+
+async def test_a_connection_that_never_joins_is_closed(strict_server):
+    silent = await TestClient.connect(strict_server.ws_url)
+    await silent.expect_error("timeout")
+    with pytest.raises(websockets.ConnectionClosed):
+        await silent.receive()
+
+
+async def test_a_member_that_goes_silent_is_closed_and_one_that_pings_stays(strict_server):
+    alice, bob = await call_beside(strict_server)
+    for _ in range(4):  # 3 s of pings, well past the 2 s idle limit
+        await asyncio.sleep(0.75)
+        await alice.send({"type": "ping"})
+        await alice.expect("pong")
+    error = await bob.receive()  # Bob said nothing since joining
+    assert error["code"] == "timeout"
+    with pytest.raises(websockets.ConnectionClosed):
+        await bob.receive()
+    await alice.close()
+
+
+async def test_clients_keep_alive_at_the_pace_the_server_asks(strict_server):
+    joined = await (await TestClient.connect(strict_server.ws_url)).join(
+        strict_server.create_call()
+    )
+    assert joined["ping_seconds"] < 2  # under idle_seconds, with room to spare
