@@ -58,6 +58,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     call_capacity: Annotated[int, msgspec.Meta(ge=2, le=2)] = 2
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
+    # Web pages allowed to open the signaling WebSocket, besides peercall's own
+    # (e.g. "https://calls.example.org"). Clients that send no Origin (not browsers,
+    # like the Python client) are not affected.
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
     # Abuse limits; a normal client never meets them.
     # Messages per second per connection (token bucket: `message_burst` at once).
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 20
@@ -94,7 +98,7 @@ class ConfigError(Exception):
 
 def _parse_env_value(name: str, raw: str) -> Any:
     """Environment values are text; lists (ICE servers) are given as JSON."""
-    if name == "turn_urls":
+    if name in ("turn_urls", "allowed_origins"):
         return [url for url in raw.replace(",", " ").split() if url]
     if name == "ice_servers":
         if raw.strip() == "":

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -111,6 +112,12 @@ class SignalingHub:
 
     async def serve(self, websocket: WebSocket) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
+        if not self._origin_allowed(websocket):
+            # Refused before the upgrade (HTTP 403): another site's page may not
+            # use this server with its visitors' browsers.
+            logger.info("refused a WebSocket from another origin")
+            await websocket.close(code=1008)
+            return
         await websocket.accept()
         address = websocket.client.host if websocket.client else "unknown"
         if not self._connections_by_address.open(address):
@@ -120,6 +127,17 @@ class SignalingHub:
             await self._serve_connection(websocket)
         finally:
             self._connections_by_address.close(address)
+
+    def _origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        if origin is None:
+            return True  # not a browser: Origin protects browsers' users only
+        own = {f"{scheme}://{websocket.headers.get('host', '')}" for scheme in ("http", "https")}
+        if self.settings.public_url:
+            parts = urlsplit(self.settings.public_url)
+            own.add(f"{parts.scheme}://{parts.netloc}")
+        allowed = own | {o.rstrip("/") for o in self.settings.allowed_origins}
+        return origin.rstrip("/") in allowed
 
     async def _refuse(self, websocket: WebSocket, code: ErrorCode) -> None:
         """Says why, then closes (1008: policy violation)."""
