@@ -20,7 +20,8 @@ def test_over_https_a_phone_joins_from_the_qr_code(tmp_path, new_page):
         expect(code).to_be_visible()
         host.wait_for_function(
             "() => document.getElementById('call-qr').complete"
-            " && document.getElementById('call-qr').naturalWidth > 0"
+            " && document.getElementById('call-qr').naturalWidth > 0",
+            polling=200,
         )
         picture = Image.open(io.BytesIO(code.screenshot()))
         scanned = [result.text for result in zxingcpp.read_barcodes(picture)]

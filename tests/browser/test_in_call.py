@@ -79,7 +79,8 @@ def test_switching_camera_changes_what_is_sent_without_a_new_offer(server, new_p
     sender.get_by_role("combobox", name="Camera", exact=True).select_option(label="fake_device_2")
     sender.wait_for_function(
         "() => document.getElementById('local-video').srcObject?.getVideoTracks()[0]?.label"
-        " === 'fake_device_2'"
+        " === 'fake_device_2'",
+        polling=200,
     )
     # The old camera was stopped, so video still arriving is the new camera.
     assert_receives_video(receiver)
@@ -88,7 +89,8 @@ def test_switching_camera_changes_what_is_sent_without_a_new_offer(server, new_p
     sender.get_by_role("button", name="Switch camera").click()
     sender.wait_for_function(
         "() => document.getElementById('local-video').srcObject?.getVideoTracks()[0]?.label"
-        " === 'fake_device_0'"
+        " === 'fake_device_0'",
+        polling=200,
     )
     assert_receives_video(receiver)
     camera_list = sender.get_by_role("combobox", name="Camera", exact=True)

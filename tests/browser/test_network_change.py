@@ -7,6 +7,7 @@ from Wi-Fi to mobile data. The old path is gone for good: frames after the chang
 can only come over a path found by the ICE restart."""
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM_ARGS
@@ -56,6 +57,16 @@ def test_after_a_network_change_the_call_restarts_ice_and_recovers(
         laptop = new_page(self_signed_ok=True)
         laptop.add_init_script(RECORD_STATES)
 
+        # The new namespace's link coming up is itself a "network change" to
+        # Chromium, which may abort the first page load: wait until it settles.
+        for _ in range(20):
+            try:
+                phone.goto(server.url)
+                break
+            except PlaywrightError as error:
+                if "ERR_NETWORK_CHANGED" not in str(error):
+                    raise
+                phone.wait_for_timeout(250)
         link = start_call(phone, server)
         join_call(laptop, link)
         for page in (phone, laptop):
@@ -65,12 +76,12 @@ def test_after_a_network_change_the_call_restarts_ice_and_recovers(
         device.change_address()
         for page in (phone, laptop):
             page.wait_for_function(
-                "() => window.__seenStates.includes('Reconnecting')", timeout=30_000
+                "() => window.__seenStates.includes('Reconnecting')", timeout=30_000, polling=200
             )
         for page in (phone, laptop):
             expect(status(page)).to_have_text("Connected", timeout=60_000)
-        assert_receives_video(laptop)  # over the new path
-        assert_receives_video(phone)
+        assert_receives_video(laptop, within_seconds=10)  # over the new path
+        assert_receives_video(phone, within_seconds=10)
         # Signaling came back too: a hang-up reaches the other side.
         laptop.get_by_role("button", name="Hang up").click()
         expect(status(phone)).to_contain_text("left", timeout=20_000)

@@ -65,7 +65,11 @@ export class PeerLink extends EventTarget {
       else this.#signal({ type: "end-of-candidates" });
     });
     this.pc.addEventListener("track", ({ track }) => {
-      this.remoteStream.addTrack(track);
+      // One track per kind: a renegotiation (a rollback in glare) can hand us a new
+      // track for the same kind, and a <video> keeps playing the first video track
+      // of its stream. A new stream object makes the page take the new one.
+      const others = this.remoteStream.getTracks().filter((t) => t.kind !== track.kind);
+      this.remoteStream = new MediaStream([...others, track]);
       this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
     });
     // Pre-negotiated: both sides create it, so it is in the first offer whoever makes it.
@@ -88,17 +92,21 @@ export class PeerLink extends EventTarget {
   /**
    * A path that fails (a network change: Wi-Fi to mobile data) gets new candidates
    * with an ICE restart; so does one disconnected for a few seconds, rather than
-   * waiting the half minute until the browser calls it failed. Both sides may
-   * restart at once: perfect negotiation resolves the crossing offers.
+   * waiting the half minute until the browser calls it failed. Should both sides
+   * restart at once, perfect negotiation resolves the crossing offers.
    */
   #connectionChanged() {
     const state = this.pc.connectionState;
     clearTimeout(this.#restartTimer);
-    if (state === "failed") this.pc.restartIce();
-    if (state === "disconnected") {
+    if (state === "failed" || state === "disconnected") {
+      // Both sides see the path break at about the same time. The impolite side
+      // restarts first; the polite one only if that did not happen, so the two
+      // rarely offer at once (glare works, but Chromium can freeze the picture
+      // after the rollback it takes).
+      const wait = (state === "failed" ? 0 : DISCONNECTED_RESTART_MS) + (this.polite ? 4000 : 0);
       this.#restartTimer = setTimeout(() => {
-        if (this.pc.connectionState === "disconnected") this.pc.restartIce();
-      }, DISCONNECTED_RESTART_MS);
+        if (["failed", "disconnected"].includes(this.pc.connectionState)) this.pc.restartIce();
+      }, wait);
     }
     this.dispatchEvent(new CustomEvent("state", { detail: state }));
   }
