@@ -49,6 +49,17 @@ async def calls() -> AsyncIterator[Callable[..., Awaitable[Call]]]:
         source.close()
 
 
+async def connected_pair(server: ServerProcess, calls) -> tuple[Call, Call]:
+    """Two Python clients with test patterns in a new call, connected."""
+    link = await create_call(server.url)
+    first = await calls(link)
+    second = await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+        await second.wait_connected()
+    return first, second
+
+
 async def test_two_python_clients_see_hear_and_text_each_other(server: ServerProcess, calls):
     link = await create_call(server.url)
     first = await calls(link)
@@ -137,12 +148,7 @@ async def test_losing_the_server_mid_call_is_reported_and_media_goes_on(
     brief_server: ServerProcess, calls
 ):
     server = brief_server
-    link = await create_call(server.url)
-    first = await calls(link)
-    second = await calls(link)
-    async with asyncio.timeout(TIMEOUT):
-        await first.wait_connected()
-        await second.wait_connected()
+    first, _ = await connected_pair(server, calls)
     server.stop()
     async with asyncio.timeout(TIMEOUT):
         await first.wait_for_state(CallState.SERVER_RECONNECTING)
@@ -153,13 +159,8 @@ async def test_losing_the_server_mid_call_is_reported_and_media_goes_on(
 
 
 async def test_after_a_server_restart_python_clients_resume_the_call(server: ServerProcess, calls):
-    link = await create_call(server.url)
-    first = await calls(link)
+    first, second = await connected_pair(server, calls)
     first_events = first.events()
-    second = await calls(link)
-    async with asyncio.timeout(TIMEOUT):
-        await first.wait_connected()
-        await second.wait_connected()
     server.stop()
     async with asyncio.timeout(TIMEOUT):
         await first.wait_for_state(CallState.SERVER_RECONNECTING)
