@@ -114,6 +114,9 @@ def serve(settings: Settings) -> int:
         access_log=False,
         ws_max_size=settings.max_message_bytes * TRANSPORT_SIZE_FACTOR,
         lifespan="on",
+        # X-Forwarded-For is believed only from the proxies the operator names.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )
@@ -143,7 +146,9 @@ def list_calls(settings: Settings, server: str | None, token: str | None) -> int
     if not calls:
         print("no open calls")
     for call in calls:
-        print(f"{call['call_id']}  {call['members']} in call")
+        # The server shows keys (digests), never call ids: links stay with the callers.
+        mark = "  passcode" if call["passcode"] else ""
+        print(f"{call['call_key'][:12]}  {call['members']} in call{mark}")
     return 0
 
 

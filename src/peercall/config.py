@@ -62,12 +62,24 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # (e.g. "https://calls.example.org"). Clients that send no Origin (not browsers,
     # like the Python client) are not affected.
     allowed_origins: list[str] = msgspec.field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (their
+    # addresses, or "*"), so limits count the real client's address and not the
+    # proxy's. Empty: headers are ignored, the socket's address counts.
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
     # Abuse limits; a normal client never meets them.
     # Messages per second per connection (token bucket: `message_burst` at once).
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 20
     message_burst: Annotated[int, msgspec.Meta(ge=1)] = 200
     max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1)] = 20
     calls_per_ip_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 30
+    # An address that names this many calls that do not exist in a minute gets
+    # `rate-limited` for every lookup until its budget refills (ids can't be searched).
+    failed_lookups_per_ip_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 20
+    # Tries at a call's passcode per minute, per call and address.
+    passcode_attempts_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 5
+    # Signals held for one member: an open offer waiting for somebody to join, or
+    # messages kept for a member that is away until it resumes.
+    max_queued_signals: Annotated[int, msgspec.Meta(ge=16)] = 512
     # A connection must `join` or `resume` this soon, and say something (clients
     # ping every 20 s) at least this often, or it is closed.
     handshake_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15
@@ -98,7 +110,7 @@ class ConfigError(Exception):
 
 def _parse_env_value(name: str, raw: str) -> Any:
     """Environment values are text; lists (ICE servers) are given as JSON."""
-    if name in ("turn_urls", "allowed_origins"):
+    if name in ("turn_urls", "allowed_origins", "trusted_proxies"):
         return [url for url in raw.replace(",", " ").split() if url]
     if name == "ice_servers":
         if raw.strip() == "":

@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     CALL_NOT_FOUND = "call-not-found"
     CALL_ENDED = "call-ended"
     CALL_FULL = "call-full"
+    PASSCODE_REQUIRED = "passcode-required"
+    WRONG_PASSCODE = "wrong-passcode"
     UNKNOWN_PEER = "unknown-peer"
     NO_OPEN_OFFER = "no-open-offer"
     QUEUE_FULL = "queue-full"
@@ -64,6 +66,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CALL_NOT_FOUND: "This call does not exist. Check the link.",
     ErrorCode.CALL_ENDED: "This call has ended.",
     ErrorCode.CALL_FULL: "This call is full.",
+    ErrorCode.PASSCODE_REQUIRED: "This call has a passcode: ask the person who invited you.",
+    ErrorCode.WRONG_PASSCODE: "That passcode is not right.",
     ErrorCode.UNKNOWN_PEER: "There is no such person in this call.",
     ErrorCode.NO_OPEN_OFFER: "Send an offer to 'next' before candidates to 'next'.",
     ErrorCode.QUEUE_FULL: "Too many signals are waiting for this recipient.",
@@ -104,6 +108,8 @@ class IceCandidateInit(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
 class Join(_ClientMessage, tag="join"):
     call_id: CallId
     name: DisplayName = ""
+    # Needed when the call was created with one (see "Passcodes").
+    passcode: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 class Offer(_ClientMessage, tag="offer"):

@@ -6,6 +6,7 @@ import sqlite3
 
 from playwright.sync_api import WebSocketRoute, expect
 
+from peercall.server.store import call_key
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
 
 LOST = "Connection to the server lost. Reconnecting…"
@@ -36,7 +37,7 @@ def test_a_server_restart_mid_call_keeps_the_media_and_the_call_resumes(server, 
         kinds = [
             kind
             for (kind,) in db.execute(
-                "SELECT kind FROM call_events WHERE call_id = ? ORDER BY seq", (call_id,)
+                "SELECT kind FROM call_events WHERE call_key = ? ORDER BY seq", (call_key(call_id),)
             )
         ]
     # Nothing of the call's history lost across the restart.

@@ -7,6 +7,7 @@ import sys
 
 import httpx
 
+from peercall.server.store import call_key
 from tests.servers import ServerProcess
 
 
@@ -31,7 +32,8 @@ async def test_a_call_survives_a_server_restart(server, connect):
     server.stop()
     with sqlite3.connect(server.data_dir / "peercall.sqlite3") as db:
         rows = db.execute(
-            "SELECT kind, peer_id FROM call_events WHERE call_id = ? ORDER BY seq", (call_id,)
+            "SELECT kind, peer_id FROM call_events WHERE call_key = ? ORDER BY seq",
+            (call_key(call_id),),
         ).fetchall()
     kinds = [kind for kind, _ in rows]
     # Alice and Carol did not leave: their places wait for a `resume` (after the
@@ -84,7 +86,9 @@ def test_the_operator_lists_open_calls_with_the_admin_token(server):
     token = (server.data_dir / "admin-token").read_text().strip()
     good = httpx.get(f"{server.url}/api/calls", headers={"authorization": f"Bearer {token}"})
     assert good.status_code == 200
-    assert [c["call_id"] for c in good.json()["calls"]] == [call_id]
+    # The operator sees that the call exists, not its link.
+    assert [c["call_key"] for c in good.json()["calls"]] == [call_key(call_id)]
+    assert call_id not in good.text
     assert oct((server.data_dir / "admin-token").stat().st_mode & 0o777) == "0o600"
 
     cli = subprocess.run(
@@ -92,6 +96,7 @@ def test_the_operator_lists_open_calls_with_the_admin_token(server):
          "--data-dir", str(server.data_dir)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert call_id in cli.stdout
+    assert call_key(call_id)[:12] in cli.stdout
+    assert call_id not in cli.stdout
     assert token not in cli.stdout + cli.stderr
     assert token not in server.log()

@@ -13,7 +13,7 @@ from peercall.protocol import (
     RelayedCandidate,
     RelayedOffer,
 )
-from peercall.server.calls import MAX_OPEN_OFFER_SIGNALS, CallRoster
+from peercall.server.calls import DEFAULT_MAX_QUEUED_SIGNALS, CallRoster
 
 CALL = "C" * 22
 
@@ -119,7 +119,7 @@ def test_an_open_offer_holds_a_bounded_number_of_signals():
     roster = CallRoster(capacity=2)
     alice = roster.join(CALL).member
     roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0"))
-    for n in range(MAX_OPEN_OFFER_SIGNALS - 1):
+    for n in range(DEFAULT_MAX_QUEUED_SIGNALS - 1):
         roster.relay(CALL, alice.peer_id, candidate(n))
     assert code_of(lambda: roster.relay(CALL, alice.peer_id, candidate(-1))) == ErrorCode.QUEUE_FULL
 

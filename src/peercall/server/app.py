@@ -24,10 +24,11 @@ from peercall.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
 from peercall.server.headers import SecurityHeadersMiddleware
-from peercall.server.limits import BucketsByKey
+from peercall.server.limits import BucketsByKey, FailedLookupGuard
+from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
-from peercall.server.signaling import SignalingHub, short_id
-from peercall.server.store import CallStore
+from peercall.server.signaling import LOOKUPS_LIMITED, SignalingHub, short_id
+from peercall.server.store import CallRecord, CallStore
 from peercall.server.store.sqlite import SqliteCallStore
 from peercall.server.tls import lan_addresses
 
@@ -42,6 +43,12 @@ def json_response(content: Any, status_code: int = 200) -> Response:
 def error_response(code: ErrorCode, status_code: int, message: str | None = None) -> Response:
     body = {"error": {"code": str(code), "message": message or ERROR_MESSAGES[code]}}
     return json_response(body, status_code)
+
+
+def rate_limited(message: str) -> Response:
+    response = error_response(ErrorCode.RATE_LIMITED, 429, message)
+    response.headers["retry-after"] = "60"
+    return response
 
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -62,13 +69,35 @@ def shareable_base_url(settings: Settings, request: Request) -> str:
     return base
 
 
+class NewCallRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The optional body of `POST /api/calls`."""
+
+    passcode: str | None = None
+
+
+MAX_REQUEST_BODY_BYTES = 4096
+
+
+def client_address(request: Request) -> str:
+    """The socket's address, or the client's as a trusted proxy tells it (uvicorn
+    rewrites `client` from X-Forwarded-For only for `trusted_proxies`)."""
+    return request.client.host if request.client else "unknown"
+
+
 class CallsApi:
     """HTTP endpoints about calls; WebSocket signaling does everything else."""
 
-    def __init__(self, settings: Settings, store: CallStore, roster: CallRoster) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: CallStore,
+        roster: CallRoster,
+        lookups: FailedLookupGuard,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.roster = roster
+        self.lookups = lookups
         self.admin_token = resolve_admin_token(settings)
         per_minute = settings.calls_per_ip_per_minute
         self.creations_by_address = BucketsByKey(rate=per_minute / 60, burst=per_minute)
@@ -76,42 +105,62 @@ class CallsApi:
     def call_url(self, request: Request, call_id: str) -> str:
         return shareable_base_url(self.settings, request) + "/c/" + call_id
 
-    def describe(self, request: Request, call_id: str) -> dict[str, Any]:
+    def describe(self, request: Request, call_id: str, record: CallRecord) -> dict[str, Any]:
         return {
             "call_id": call_id,
             "url": self.call_url(request, call_id),
             "members": self.roster.member_count(call_id),
             "capacity": self.roster.capacity,
+            "passcode": record.passcode_hash is not None,
         }
 
     async def create(self, request: Request) -> Response:
-        address = request.client.host if request.client else "unknown"
-        if not self.creations_by_address.take(address):
-            response = error_response(
-                ErrorCode.RATE_LIMITED, 429, "Too many new calls from your address; wait a minute."
-            )
-            response.headers["retry-after"] = "60"
-            return response
+        if not self.creations_by_address.take(client_address(request)):
+            return rate_limited("Too many new calls from your address; wait a minute.")
+        body = await request.body()
+        if len(body) > MAX_REQUEST_BODY_BYTES:
+            return error_response(ErrorCode.MESSAGE_TOO_LARGE, 413)
+        try:
+            wanted = msgspec.json.decode(body or b"{}", type=NewCallRequest)
+        except msgspec.DecodeError as exc:
+            return error_response(ErrorCode.INVALID_MESSAGE, 400, f"Invalid request: {exc}")
+        passcode_hash = None
+        if wanted.passcode:
+            problem = passcode_problem(wanted.passcode)
+            if problem:
+                return error_response(ErrorCode.INVALID_MESSAGE, 400, problem)
+            passcode_hash = await hash_passcode_in_thread(wanted.passcode)
         call_id = new_call_id()
-        await self.store.create_call(call_id, time.time())
+        record = await self.store.create_call(call_id, time.time(), passcode_hash)
         logger.info("created call=%s", short_id(call_id))
-        return json_response(self.describe(request, call_id), 201)
+        return json_response(self.describe(request, call_id, record), 201)
 
-    async def show(self, request: Request) -> Response:
+    async def find(self, request: Request) -> tuple[str, CallRecord | Response]:
+        """The call the path names, or the error response to give; failed lookups
+        count against the client's address (see `FailedLookupGuard`)."""
         call_id = request.path_params["call_id"]
+        address = client_address(request)
+        if not self.lookups.may_look_up(address):
+            return call_id, rate_limited(LOOKUPS_LIMITED)
         record = await self.store.get_call(call_id) if is_call_id(call_id) else None
         if record is None:
-            return error_response(ErrorCode.CALL_NOT_FOUND, 404)
+            self.lookups.failed(address)
+            return call_id, error_response(ErrorCode.CALL_NOT_FOUND, 404)
         if record.ended:
-            return error_response(ErrorCode.CALL_ENDED, 410)
-        return json_response(self.describe(request, call_id))
+            return call_id, error_response(ErrorCode.CALL_ENDED, 410)
+        return call_id, record
+
+    async def show(self, request: Request) -> Response:
+        call_id, found = await self.find(request)
+        if isinstance(found, Response):
+            return found
+        return json_response(self.describe(request, call_id, found))
 
     async def qr_code(self, request: Request) -> Response:
         """The call link as a QR code (SVG), for a phone to scan off the screen."""
-        call_id = request.path_params["call_id"]
-        record = await self.store.get_call(call_id) if is_call_id(call_id) else None
-        if record is None or record.ended:
-            return error_response(ErrorCode.CALL_NOT_FOUND, 404)
+        call_id, found = await self.find(request)
+        if isinstance(found, Response):
+            return found
         return Response(
             qr_svg(self.call_url(request, call_id)),
             media_type="image/svg+xml",
@@ -123,12 +172,15 @@ class CallsApi:
             return error_response(
                 ErrorCode.UNAUTHORIZED, 401, "This list needs the operator's admin token."
             )
+        # Keys, not ids: the operator sees that calls exist, not their links.
+        members = self.roster.members_by_call_key()
         calls = [
             {
-                "call_id": record.call_id,
+                "call_key": record.call_key,
                 "created_at": record.created_at,
                 "last_activity": record.last_activity,
-                "members": self.roster.member_count(record.call_id),
+                "members": members.get(record.call_key, 0),
+                "passcode": record.passcode_hash is not None,
             }
             for record in await self.store.open_calls()
         ]
@@ -139,9 +191,10 @@ async def end_idle_calls(settings: Settings, store: CallStore, roster: CallRoste
     """End every call that nobody has been in for `call_ttl_seconds`."""
     ended = 0
     now = time.time()
-    for call_id in await store.idle_calls(now - settings.call_ttl_seconds):
-        if roster.member_count(call_id) == 0:
-            await store.end_call(call_id, now)
+    live = roster.members_by_call_key()
+    for key in await store.idle_calls(now - settings.call_ttl_seconds):
+        if key not in live:
+            await store.end_call(key, now)
             ended += 1
     return ended
 
@@ -158,9 +211,10 @@ async def sweep_forever(settings: Settings, store: CallStore, roster: CallRoster
 
 def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
     store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
-    roster = CallRoster(settings.call_capacity)
-    hub = SignalingHub(settings, store, roster)
-    api = CallsApi(settings, store, roster)
+    roster = CallRoster(settings.call_capacity, settings.max_queued_signals)
+    lookups = FailedLookupGuard(settings.failed_lookups_per_ip_per_minute)
+    hub = SignalingHub(settings, store, roster, lookups)
+    api = CallsApi(settings, store, roster, lookups)
     page = WEB_DIR / "index.html"
 
     async def index(request: Request) -> Response:

@@ -32,10 +32,12 @@ from peercall.protocol import (
     Signal,
     relayed,
 )
+from peercall.server.store import call_key
 
-# How many signals one open offer may hold before anybody joins. An offer and its
-# candidates are a few dozen at most; more means a broken or hostile client.
-MAX_OPEN_OFFER_SIGNALS = 256
+# How many signals one open offer may hold before anybody joins (the server passes
+# `max_queued_signals`). An offer and its candidates are a few dozen at most; more
+# means a broken or hostile client.
+DEFAULT_MAX_QUEUED_SIGNALS = 512
 # Taken open offers are remembered (to route late "next" signals to their taker)
 # up to this many per member; older ones are forgotten.
 MAX_TAKEN_OPEN_OFFERS = 8
@@ -89,9 +91,14 @@ class JoinResult:
 class CallRoster:
     """The live members of every call this process serves."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_queued_signals: int = DEFAULT_MAX_QUEUED_SIGNALS) -> None:
         self.capacity = capacity
+        self.max_queued_signals = max_queued_signals
         self._calls: dict[str, Call] = {}
+
+    def members_by_call_key(self) -> dict[str, int]:
+        """How many are in each call somebody is in, by store key (`store.call_key`)."""
+        return {call_key(call_id): len(call.members) for call_id, call in self._calls.items()}
 
     def member_count(self, call_id: str) -> int:
         call = self._calls.get(call_id)
@@ -151,9 +158,8 @@ class CallRoster:
             raise ProtocolError(ErrorCode.UNKNOWN_PEER)
         return [Delivery(signal.to, message)]
 
-    @staticmethod
     def _relay_to_next(
-        call: Call, sender: Member, signal: Signal, message: RelayedSignal
+        self, call: Call, sender: Member, signal: Signal, message: RelayedSignal
     ) -> list[Delivery]:
         offers = sender.open_offers
         offer = offers.get(signal.session)
@@ -167,10 +173,10 @@ class CallRoster:
                 del offers[next(iter(offers))]
             offer = offers[signal.session] = OpenOffer(signal.session)
         if offer.taker is None:
-            if len(offer.signals) >= MAX_OPEN_OFFER_SIGNALS:
+            if len(offer.signals) >= self.max_queued_signals:
                 raise ProtocolError(
                     ErrorCode.QUEUE_FULL,
-                    f"An open offer holds at most {MAX_OPEN_OFFER_SIGNALS} signals.",
+                    f"An open offer holds at most {self.max_queued_signals} signals.",
                 )
             offer.signals.append(message)
             return []

@@ -25,11 +25,15 @@ class TokenBucket:
         self.tokens = self.burst
         self.updated = self.clock()
 
-    def take(self) -> bool:
-        """Takes a token if there is one; False means: refuse this action."""
+    def refill(self) -> None:
+        """Brings `tokens` up to date."""
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def take(self) -> bool:
+        """Takes a token if there is one; False means: refuse this action."""
+        self.refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
@@ -58,6 +62,14 @@ class BucketsByKey:
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
         return bucket.take()
 
+    def has_token(self, key: str) -> bool:
+        """Whether `take(key)` would succeed now, without taking."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return True
+        bucket.refill()
+        return bucket.tokens >= 1
+
     def _forget_full(self) -> None:
         for key in [key for key, bucket in self._buckets.items() if bucket.full()]:
             del self._buckets[key]
@@ -82,3 +94,29 @@ class ConnectionCounter:
             self._open[key] = count
         else:
             self._open.pop(key, None)
+
+
+class FailedLookupGuard:
+    """Slows the search for call ids: an address that named calls that do not exist
+    `per_minute` times in a minute is refused every lookup, found or not, until its
+    bucket refills, so its answers no longer tell existing ids from others."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._failures = BucketsByKey(rate=per_minute / 60, burst=per_minute, clock=clock)
+
+    def may_look_up(self, address: str) -> bool:
+        return self._failures.has_token(address)
+
+    def failed(self, address: str) -> None:
+        self._failures.take(address)
+
+
+class PasscodeGuard:
+    """Attempts at a call's passcode, per call and address. Every attempt counts
+    (taken before checking), so parallel guesses cannot slip past the limit."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._attempts = BucketsByKey(rate=per_minute / 60, burst=per_minute, clock=clock)
+
+    def may_try(self, call_key: str, address: str) -> bool:
+        return self._attempts.take(f"{call_key} {address}")

@@ -21,9 +21,10 @@ import msgspec
 
 from peercall.protocol import ServerMessage
 
-# Messages kept for a member until it acknowledges them. A call's set-up is a few
-# dozen; a member that lets this many pile up cannot be resumed (it joins again).
-MAX_UNACKNOWLEDGED = 1024
+# Messages kept for a member until it acknowledges them (the server passes
+# `max_queued_signals`). A call's set-up is a few dozen; a member that lets more pile
+# up cannot be resumed (it joins again).
+DEFAULT_MAX_UNACKNOWLEDGED = 512
 
 
 def new_resume_token() -> str:
@@ -45,13 +46,14 @@ class MemberLink:
     last_received: int | None = 0
     unacknowledged: deque[ServerMessage] = field(default_factory=deque)
     overflowed: bool = False  # some unacknowledged message was dropped: no resume
+    max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED
 
     def number(self, message: ServerMessage) -> ServerMessage:
         """Gives `message` the next seq and keeps it until acknowledged."""
         numbered = msgspec.structs.replace(message, seq=self.next_seq)  # type: ignore[type-var]
         self.next_seq += 1
         self.unacknowledged.append(numbered)
-        if len(self.unacknowledged) > MAX_UNACKNOWLEDGED:
+        if len(self.unacknowledged) > self.max_unacknowledged:
             self.unacknowledged.popleft()
             self.overflowed = True
         return numbered

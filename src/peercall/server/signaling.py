@@ -37,11 +37,20 @@ from peercall.protocol import (
 )
 from peercall.server.calls import CallRoster, Delivery
 from peercall.server.ice import ice_servers_for
-from peercall.server.limits import ConnectionCounter, TokenBucket
+from peercall.server.limits import (
+    ConnectionCounter,
+    FailedLookupGuard,
+    PasscodeGuard,
+    TokenBucket,
+)
 from peercall.server.members import MemberLink, new_resume_token, token_hash
-from peercall.server.store import CallStore, EventKind
+from peercall.server.passcodes import passcode_matches_in_thread
+from peercall.server.store import CallRecord, CallStore, EventKind
 
 logger = logging.getLogger("peercall.signaling")
+
+LOOKUPS_LIMITED = "Too many links to calls that do not exist from your address; wait a minute."
+PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
 
 
 def short_id(identifier: str) -> str:
@@ -52,11 +61,12 @@ def short_id(identifier: str) -> str:
 class Connection:
     """One client's WebSocket and its place in a call, if any."""
 
-    __slots__ = ("call_id", "close_code", "codec", "outbox", "peer_id", "websocket")
+    __slots__ = ("address", "call_id", "close_code", "codec", "outbox", "peer_id", "websocket")
 
-    def __init__(self, websocket: WebSocket, codec: MessageCodec) -> None:
+    def __init__(self, websocket: WebSocket, codec: MessageCodec, address: str) -> None:
         self.websocket = websocket
         self.codec = codec
+        self.address = address
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.call_id: str | None = None
         self.peer_id: str | None = None
@@ -94,11 +104,14 @@ class SignalingHub:
         settings: Settings,
         store: CallStore,
         roster: CallRoster,
+        lookups: FailedLookupGuard,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
         self.roster = roster
+        self.lookups = lookups
+        self.passcode_attempts = PasscodeGuard(settings.passcode_attempts_per_minute)
         self.clock = clock
         self.codec = MessageCodec(settings.max_message_bytes)
         self._links: dict[str, MemberLink] = {}  # by peer id: everybody in a call
@@ -124,7 +137,7 @@ class SignalingHub:
             await self._refuse(websocket, ErrorCode.TOO_MANY_CONNECTIONS)
             return
         try:
-            await self._serve_connection(websocket)
+            await self._serve_connection(websocket, address)
         finally:
             self._connections_by_address.close(address)
 
@@ -145,8 +158,8 @@ class SignalingHub:
             await websocket.send_text(self.codec.encode(error_message(ProtocolError(code))))
             await websocket.close(code=1008)
 
-    async def _serve_connection(self, websocket: WebSocket) -> None:
-        connection = Connection(websocket, self.codec)
+    async def _serve_connection(self, websocket: WebSocket, address: str) -> None:
+        connection = Connection(websocket, self.codec, address)
         writer = asyncio.create_task(connection.write_loop())
         try:
             await self._read_loop(connection)
@@ -220,15 +233,25 @@ class SignalingHub:
     async def _join(self, connection: Connection, message: Join) -> None:
         if connection.call_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
+        if not self.lookups.may_look_up(connection.address):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, LOOKUPS_LIMITED)
         record = await self.store.get_call(message.call_id)
         if record is None:
+            self.lookups.failed(connection.address)
             raise ProtocolError(ErrorCode.CALL_NOT_FOUND)
         if record.ended:
             raise ProtocolError(ErrorCode.CALL_ENDED)
+        if record.passcode_hash is not None:
+            await self._check_passcode(connection, record, message.passcode)
         result = self.roster.join(message.call_id, message.name)
         peer_id = result.member.peer_id
         token = new_resume_token()
-        self._links[peer_id] = MemberLink(message.call_id, peer_id, token_hash(token))
+        self._links[peer_id] = MemberLink(
+            message.call_id,
+            peer_id,
+            token_hash(token),
+            max_unacknowledged=self.settings.max_queued_signals,
+        )
         self._attach(connection, message.call_id, peer_id)
         connection.send(
             Joined(
@@ -252,6 +275,18 @@ class SignalingHub:
             ),
         )
         await self._record(message.call_id, "join", peer_id)
+
+    async def _check_passcode(
+        self, connection: Connection, record: CallRecord, passcode: str | None
+    ) -> None:
+        assert record.passcode_hash is not None
+        if passcode is None:
+            raise ProtocolError(ErrorCode.PASSCODE_REQUIRED)
+        if not self.passcode_attempts.may_try(record.call_key, connection.address):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, PASSCODE_ATTEMPTS_LIMITED)
+        if not await passcode_matches_in_thread(passcode, record.passcode_hash):
+            logger.info("wrong passcode call=%s", record.call_key[:6])
+            raise ProtocolError(ErrorCode.WRONG_PASSCODE)
 
     async def _resume(self, connection: Connection, message: Resume) -> None:
         if connection.call_id is not None:
@@ -300,6 +335,7 @@ class SignalingHub:
             # Numbering goes on from what the member has; what it sent is unknown.
             next_seq=message.last_seq + 1,
             last_received=None,
+            max_unacknowledged=self.settings.max_queued_signals,
         )
         if not link.holds_token(message.resume_token):
             raise ProtocolError(ErrorCode.RESUME_FAILED)

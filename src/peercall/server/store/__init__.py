@@ -1,5 +1,5 @@
 """Persistence of calls and their history, behind one interface (`CallStore`)."""
 
-from peercall.server.store.base import CallEvent, CallRecord, CallStore, EventKind
+from peercall.server.store.base import CallEvent, CallRecord, CallStore, EventKind, call_key
 
-__all__ = ["CallEvent", "CallRecord", "CallStore", "EventKind"]
+__all__ = ["CallEvent", "CallRecord", "CallStore", "EventKind", "call_key"]

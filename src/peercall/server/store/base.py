@@ -4,22 +4,35 @@ Live membership lives with the sockets (`calls.CallRoster`). A store answers "do
 this call exist, has it ended", keeps the record of what happened, and remembers who
 is in each call with a hash of their resume token, so that after a restart people
 can take their places back (`resume`) and a call link keeps working.
+
+A store never holds a call id, which is the secret in a call link, only its SHA-256
+(`call_key`): a leaked database hands out no call, and a lookup compares digests,
+so how long it takes says nothing about how close a guessed id came to a real one.
+Methods take the call id a client named and hash it themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 EventKind = Literal["created", "join", "leave", "ended", "resume"]
 
 
+def call_key(call_id: str) -> str:
+    """What the store keeps instead of a call id."""
+    return hashlib.sha256(call_id.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    call_id: str
+    call_key: str
     created_at: float
     last_activity: float
     ended_at: float | None = None
+    # `passcodes.hash_passcode` of the call's passcode, if it has one.
+    passcode_hash: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -28,7 +41,7 @@ class CallRecord:
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    call_id: str
+    call_key: str
     at: float
     kind: EventKind
     peer_id: str | None = None
@@ -36,7 +49,7 @@ class CallEvent:
 
 @dataclass(frozen=True, slots=True)
 class MemberRecord:
-    call_id: str
+    call_key: str
     peer_id: str
     name: str
     resume_token_hash: str
@@ -49,7 +62,9 @@ class CallStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def create_call(self, call_id: str, now: float) -> CallRecord:
+    async def create_call(
+        self, call_id: str, now: float, passcode_hash: str | None = None
+    ) -> CallRecord:
         """Record a new call and its `created` event."""
 
     async def get_call(self, call_id: str) -> CallRecord | None: ...
@@ -59,14 +74,15 @@ class CallStore(Protocol):
     ) -> None:
         """Append to the call's history and mark it active at `now`."""
 
-    async def end_call(self, call_id: str, now: float) -> None:
-        """Mark the call ended (its link stops working) and record `ended`."""
+    async def end_call(self, key: str, now: float) -> None:
+        """Mark the call ended (its link stops working) and record `ended`. By key: the
+        store knows no call ids (see `idle_calls`)."""
 
     async def open_calls(self) -> list[CallRecord]:
         """Calls not ended, oldest first."""
 
     async def idle_calls(self, inactive_since: float) -> list[str]:
-        """Ids of calls not ended whose last activity is before `inactive_since`."""
+        """Keys of calls not ended whose last activity is before `inactive_since`."""
 
     async def events(self, call_id: str) -> list[CallEvent]:
         """The call's history in the order it happened."""
