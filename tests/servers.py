@@ -76,7 +76,14 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def create_call(self) -> str:
-        response = httpx.post(self.url + "/api/calls")
+    def create_call(self, passcode: str | None = None) -> str:
+        body = {"passcode": passcode} if passcode is not None else None
+        response = httpx.post(self.url + "/api/calls", json=body)
         response.raise_for_status()
         return response.json()["call_id"]
+
+    def describe_call(self, call_id: str) -> dict:
+        """What `GET /api/calls/{id}` tells a page about a call."""
+        response = httpx.get(f"{self.url}/api/calls/{call_id}")
+        response.raise_for_status()
+        return response.json()

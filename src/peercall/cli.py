@@ -86,6 +86,19 @@ def announce(settings: Settings, out: TextIO = sys.stdout) -> None:
     out.flush()
 
 
+class NoWireDumps(logging.Filter):
+    """At debug level the WebSocket library logs every frame and header it sends or
+    receives ("< TEXT '{...}'"), and frames carry call ids, passcodes, resume tokens
+    and TURN credentials. Those lines never reach the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.DEBUG and str(record.msg).startswith(("<", ">")))
+
+
+# uvicorn hands its "uvicorn.error" logger to the WebSocket library.
+WIRE_LOGGERS = ("uvicorn.error", "websockets")
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
@@ -120,6 +133,10 @@ def serve(settings: Settings) -> int:
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )
+    for name in WIRE_LOGGERS:  # after uvicorn.Config, which sets logging up
+        logging.getLogger(name).addFilter(NoWireDumps())
+    # aiosqlite's debug lines quote every query's parameters (hashes, names).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     uvicorn.Server(config).run()
     return 0
 

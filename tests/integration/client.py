@@ -53,8 +53,8 @@ class TestClient:
         assert message["message"], message
         return message
 
-    async def join(self, call_id: str) -> dict[str, Any]:
-        await self.send({"type": "join", "call_id": call_id})
+    async def join(self, call_id: str, **fields: Any) -> dict[str, Any]:
+        await self.send({"type": "join", "call_id": call_id, **fields})
         joined = await self.expect("joined")
         self.peer_id = joined["peer_id"]
         self.resume_token = joined["resume_token"]

@@ -7,7 +7,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.integration.client import TestClient
+from peercall.ids import new_call_id
+from tests.integration.client import TestClient, candidate
 from tests.servers import ServerProcess
 
 
@@ -22,6 +23,8 @@ def strict_server(tmp_path):
             "PEERCALL_CALLS_PER_IP_PER_MINUTE": "3",
             "PEERCALL_HANDSHAKE_SECONDS": "1",
             "PEERCALL_IDLE_SECONDS": "2",
+            "PEERCALL_FAILED_LOOKUPS_PER_IP_PER_MINUTE": "3",
+            "PEERCALL_MAX_QUEUED_SIGNALS": "16",
         },
     ).start()
     yield server
@@ -109,3 +112,77 @@ async def test_clients_keep_alive_at_the_pace_the_server_asks(strict_server):
         strict_server.create_call()
     )
     assert joined["ping_seconds"] < 2  # under idle_seconds, with room to spare
+
+
+async def test_searching_for_call_ids_is_cut_short(strict_server):
+    existing = strict_server.create_call()
+    async with httpx.AsyncClient() as http:
+        for _ in range(3):
+            guess = await http.get(f"{strict_server.url}/api/calls/{new_call_id()}")
+            assert guess.status_code == 404
+        # Now every lookup is refused, found or not: answers say nothing any more.
+        for call_id in (new_call_id(), existing):
+            refused = await http.get(f"{strict_server.url}/api/calls/{call_id}")
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "rate-limited"
+            qr = await http.get(f"{strict_server.url}/api/calls/{call_id}/qr.svg")
+            assert qr.status_code == 429
+    client = await TestClient.connect(strict_server.ws_url)
+    await client.send({"type": "join", "call_id": existing})
+    await client.expect_error("rate-limited")
+    await client.close()
+
+
+async def test_a_join_for_a_call_that_does_not_exist_counts_as_a_failed_lookup(strict_server):
+    existing = strict_server.create_call()
+    client = await TestClient.connect(strict_server.ws_url)
+    for _ in range(3):
+        await client.send({"type": "join", "call_id": new_call_id()})
+        await client.expect_error("call-not-found")
+    await client.send({"type": "join", "call_id": existing})
+    await client.expect_error("rate-limited")
+    await client.close()
+
+
+async def test_an_open_offer_holds_at_most_the_configured_number_of_signals(strict_server):
+    alice = await TestClient.connect(strict_server.ws_url)
+    await alice.join(strict_server.create_call())
+    await alice.send({"type": "offer", "to": "next", "session": "s", "sdp": "v=0"})
+    for n in range(15):
+        await alice.send(
+            {"type": "candidate", "to": "next", "session": "s", "candidate": candidate(n)}
+        )
+    await alice.send(
+        {"type": "candidate", "to": "next", "session": "s", "candidate": candidate(99)}
+    )
+    error = await alice.expect_error("queue-full")
+    assert "16" in error["message"]
+    await alice.close()
+
+
+def test_forwarded_addresses_count_only_from_trusted_proxies(tmp_path):
+    limits = {"PEERCALL_CALLS_PER_IP_PER_MINUTE": "2"}
+
+    def statuses(server: ServerProcess) -> list[int]:
+        return [
+            httpx.post(
+                server.url + "/api/calls", headers={"x-forwarded-for": f"198.51.100.{n}"}
+            ).status_code
+            for n in range(3)
+        ]
+
+    # Not a trusted proxy: X-Forwarded-For is the client's word, and all three
+    # requests come from 127.0.0.1.
+    direct = ServerProcess(tmp_path / "direct", env=limits).start()
+    try:
+        assert statuses(direct) == [201, 201, 429]
+    finally:
+        direct.stop()
+    # Behind a trusted proxy, each forwarded address has its own budget.
+    proxied = ServerProcess(
+        tmp_path / "proxied", env={**limits, "PEERCALL_TRUSTED_PROXIES": "127.0.0.1"}
+    ).start()
+    try:
+        assert statuses(proxied) == [201, 201, 201]
+    finally:
+        proxied.stop()

@@ -4,9 +4,11 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import time
 
 import httpx
 
+from peercall.ids import new_call_id
 from peercall.server.store import call_key
 from tests.servers import ServerProcess
 
@@ -100,3 +102,40 @@ def test_the_operator_lists_open_calls_with_the_admin_token(server):
     assert call_id not in cli.stdout
     assert token not in cli.stdout + cli.stderr
     assert token not in server.log()
+
+
+OLD_SCHEMA = """
+CREATE TABLE calls (call_id TEXT PRIMARY KEY, created_at REAL NOT NULL,
+    last_activity REAL NOT NULL, ended_at REAL);
+CREATE TABLE call_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL REFERENCES calls(call_id), at REAL NOT NULL, kind TEXT NOT NULL,
+    peer_id TEXT);
+CREATE TABLE members (call_id TEXT NOT NULL REFERENCES calls(call_id), peer_id TEXT NOT NULL,
+    name TEXT NOT NULL, resume_token_hash TEXT NOT NULL, joined_at REAL NOT NULL,
+    left_at REAL, PRIMARY KEY (call_id, peer_id));
+CREATE INDEX call_events_by_call ON call_events(call_id, seq);
+"""
+
+
+def test_a_database_of_an_earlier_version_keeps_its_calls_but_not_their_ids(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    call_id = new_call_id()
+    database = data_dir / "peercall.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO calls VALUES (?, ?, ?, NULL)", (call_id, time.time(), time.time()))
+        db.execute(
+            "INSERT INTO call_events (call_id, at, kind) VALUES (?, 0, 'created')", (call_id,)
+        )
+    server = ServerProcess(data_dir).start()
+    try:
+        assert server.describe_call(call_id)["call_id"] == call_id
+    finally:
+        server.stop()
+    with sqlite3.connect(database) as db:
+        kinds = db.execute(
+            "SELECT kind FROM call_events WHERE call_key = ?", (call_key(call_id),)
+        ).fetchall()
+    assert kinds == [("created",)]
+    assert call_id.encode() not in database.read_bytes()

@@ -83,6 +83,8 @@ class SqliteCallStore:
         if version == 0 and holds_call_ids:
             await self.db.create_function("call_key_of", 1, call_key, deterministic=True)
             await self.db.executescript(MIGRATE_FROM_0)
+            # Rewritten rows leave the old ids in free pages: clear those too.
+            await self.db.execute("VACUUM")
 
     async def close(self) -> None:
         if self._db is not None:
