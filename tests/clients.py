@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 
-def run_peercall(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_peercall(
+    *args: str, timeout: float = 30, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs one `peercall` command to its end."""
     return subprocess.run(
         [sys.executable, "-m", "peercall", *args],
@@ -19,6 +21,7 @@ def run_peercall(*args: str, timeout: float = 30) -> subprocess.CompletedProcess
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 

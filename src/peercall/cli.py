@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     new_parser = commands.add_parser("new", help="create a call and print its link")
     add_settings_flags(new_parser)
     new_parser.add_argument("--server", help="server base URL (default from settings)")
+    add_passcode_flag(new_parser, "nobody joins without this passcode")
 
     join_parser = commands.add_parser(
         "join",
@@ -205,7 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     join_parser.add_argument("--say", metavar="TEXT", help="send this chat message once connected")
     join_parser.add_argument("--name", default="", help="the name others see")
+    add_passcode_flag(join_parser, "the call's passcode, if it has one")
     return parser
+
+
+PASSCODE_ENV = "PEERCALL_PASSCODE"
+
+
+def add_passcode_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--passcode",
+        default=os.environ.get(PASSCODE_ENV),
+        help=f"{what} (or set {PASSCODE_ENV}: other users of this machine can read "
+        "command lines, not your environment)",
+    )
 
 
 def join_call(args: argparse.Namespace) -> int:
@@ -220,6 +235,7 @@ def join_call(args: argparse.Namespace) -> int:
         duration=args.duration,
         say=args.say,
         name=args.name,
+        passcode=args.passcode,
     )
     try:
         return asyncio.run(run_join(options))
@@ -227,10 +243,10 @@ def join_call(args: argparse.Namespace) -> int:
         return 130
 
 
-def new_call(settings: Settings, server: str | None) -> int:
+def new_call(settings: Settings, server: str | None, passcode: str | None) -> int:
     from peercall.client.commands import run_new
 
-    return asyncio.run(run_new(server or f"http://{settings.host}:{settings.port}"))
+    return asyncio.run(run_new(server or f"http://{settings.host}:{settings.port}", passcode))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,5 +265,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"peercall: {exc}", file=sys.stderr)
             return 2
     if args.command == "new":
-        return new_call(settings, args.server)
+        return new_call(settings, args.server, args.passcode)
     return list_calls(settings, args.server, args.token)

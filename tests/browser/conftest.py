@@ -111,8 +111,13 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         page = context.new_page()
         name = "phone" if phone else "laptop"
         page.on("console", lambda msg: print(f"[{name}] {msg.type}: {msg.text}"))
+        page.on("pageerror", lambda error: script_errors.append(f"[{name}] {error}"))
         return page
 
+    script_errors: list[str] = []
     yield open_page
     for context in contexts:
         context.close()
+    # An exception nobody caught in the page's scripts is a bug, even when the test's
+    # own checks happened to pass.
+    assert script_errors == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from peercall.client import CallState, TrackReceived, join
+from peercall.client import CallState, TrackReceived, WrongPasscode, join
 from tests.client.checks import next_event, watch
 from tests.clients import run_peercall
 from tests.servers import ServerProcess, free_port
@@ -96,6 +96,23 @@ def test_a_full_call_fails_cleanly(server, python_peers):
     python_peers(link).wait_for_line("^Connected$")
     result = run_peercall("join", link)
     assert_clean_failure(result.returncode, result.stderr, "This call is full")
+
+
+async def test_a_call_with_a_passcode_from_the_command_line_and_from_python(server, python_peers):
+    created = run_peercall("new", "--server", server.url, env={"PEERCALL_PASSCODE": "s3cret!"})
+    assert created.returncode == 0, created.stderr
+    link = created.stdout.strip()
+    result = await asyncio.to_thread(run_peercall, "join", link)
+    assert_clean_failure(result.returncode, result.stderr, "has a passcode")
+    result = await asyncio.to_thread(run_peercall, "join", link, "--passcode", "guess")
+    assert_clean_failure(result.returncode, result.stderr, "not right")
+    with pytest.raises(WrongPasscode):
+        await join(link, passcode="other")
+    peer = python_peers(link, "--passcode", "s3cret!")
+    await asyncio.to_thread(peer.wait_for_line, "^Waiting for someone to join$")
+    async with await join(link, passcode="s3cret!") as call:
+        await call.wait_for_state(CallState.CONNECTED)
+    await asyncio.to_thread(peer.wait_for_line, "^Connected$")
 
 
 def test_the_server_going_away_mid_call_fails_cleanly(brief_server, python_peers):

@@ -22,7 +22,9 @@ from peercall.client.errors import (
     CallFull,
     CallNotFound,
     InvalidLink,
+    PasscodeRequired,
     ServerUnreachable,
+    WrongPasscode,
 )
 from peercall.client.events import (
     CallEvent,
@@ -50,6 +52,7 @@ __all__ = [
     "MediaError",
     "MediaSource",
     "MessageReceived",
+    "PasscodeRequired",
     "PeerJoined",
     "PeerLeft",
     "ReceivedTrackStats",
@@ -58,6 +61,7 @@ __all__ = [
     "TestPatternVideo",
     "ToneAudio",
     "TrackReceived",
+    "WrongPasscode",
     "create_call",
     "join",
     "parse_call_link",

@@ -43,16 +43,22 @@ JOIN_TIMEOUT = 15.0
 _END = object()  # closes every event stream
 
 
-async def create_call(server_url: str) -> str:
-    """Creates a call on the server at `server_url`; returns its link."""
+async def create_call(server_url: str, *, passcode: str | None = None) -> str:
+    """Creates a call on the server at `server_url`; returns its link. With a
+    `passcode`, nobody joins without it (send it apart from the link)."""
     base = server_base_url(server_url)
+    body = {"passcode": passcode} if passcode else None
     try:
         async with httpx.AsyncClient(timeout=10) as http:
-            response = await http.post(base + "/api/calls")
+            response = await http.post(base + "/api/calls", json=body)
     except httpx.HTTPError as exc:
         raise ServerUnreachable(f"Cannot reach the server at {base}: {exc}") from None
     if response.status_code != 201:
-        raise CallError("unexpected-response", f"The server answered {response.status_code}.")
+        try:
+            error = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            error = {"code": "unexpected-response", "message": f"HTTP {response.status_code}"}
+        raise CallError(str(error["code"]), f"The server refused: {error['message']}")
     return str(response.json()["url"])
 
 
@@ -62,17 +68,20 @@ async def join(
     media: MediaSource | None = None,
     record_to: str | Path | None = None,
     name: str = "",
+    passcode: str | None = None,
 ) -> Call:
     """Joins the call at `link`; returns once the server has let us in.
 
     `media` is what we send (None: receive only); it stays yours to close.
     `record_to` records the first person who sends us media to that file.
-    Raises CallNotFound, CallEnded, CallFull or ServerUnreachable (all CallError).
+    `passcode` is needed for a call created with one.
+    Raises CallNotFound, CallEnded, CallFull, PasscodeRequired, WrongPasscode or
+    ServerUnreachable (all CallError).
     """
     call_link = parse_call_link(link) if isinstance(link, str) else link
     connection = await SignalingConnection.open(call_link.websocket_url)
     try:
-        await connection.send(wire.Join(call_id=call_link.call_id, name=name))
+        await connection.send(wire.Join(call_id=call_link.call_id, name=name, passcode=passcode))
         async with asyncio.timeout(JOIN_TIMEOUT):
             reply = await connection.receive()
     except BaseException:

@@ -44,6 +44,7 @@ class JoinOptions:
     duration: float | None = None
     say: str | None = None
     name: str = ""
+    passcode: str | None = None
 
 
 def printable(text: str) -> str:
@@ -56,9 +57,14 @@ def fail(message: str, code: int, err: TextIO) -> int:
     return code
 
 
-async def run_new(server_url: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+async def run_new(
+    server_url: str,
+    passcode: str | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
     try:
-        link = await create_call(server_url)
+        link = await create_call(server_url, passcode=passcode)
     except InvalidLink as exc:
         return fail(str(exc), EXIT_USAGE, err)
     except CallError as exc:
@@ -89,7 +95,13 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
     try:
         say(f"Joining call {link.short_call_id} at {link.base_url}")
         try:
-            call = await join(link, media=media, record_to=options.record, name=options.name)
+            call = await join(
+                link,
+                media=media,
+                record_to=options.record,
+                name=options.name,
+                passcode=options.passcode,
+            )
         except CallError as exc:
             return fail(exc.message, EXIT_CALL_FAILED, err)
         except MediaError as exc:

@@ -32,6 +32,14 @@ class CallFull(CallError):
     """The call already has as many people as it can hold."""
 
 
+class PasscodeRequired(CallError):
+    """The call has a passcode and none was given."""
+
+
+class WrongPasscode(CallError):
+    """The passcode given is not the call's."""
+
+
 class ServerUnreachable(CallError):
     """The server could not be reached, or the connection to it was lost."""
 
@@ -47,4 +55,6 @@ _BY_CODE: dict[str, type[CallError]] = {
     ErrorCode.CALL_NOT_FOUND: CallNotFound,
     ErrorCode.CALL_ENDED: CallEnded,
     ErrorCode.CALL_FULL: CallFull,
+    ErrorCode.PASSCODE_REQUIRED: PasscodeRequired,
+    ErrorCode.WRONG_PASSCODE: WrongPasscode,
 }

@@ -7,8 +7,11 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path) {
-  const response = await fetch(path, { method, headers: { accept: "application/json" } });
+async function request(method, path, payload = undefined) {
+  const headers = { accept: "application/json" };
+  if (payload !== undefined) headers["content-type"] = "application/json";
+  const init = { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) };
+  const response = await fetch(path, init);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = body.error ?? { code: "http-" + response.status, message: response.statusText };
@@ -17,8 +20,9 @@ async function request(method, path) {
   return body;
 }
 
-export function createCall() {
-  return request("POST", "/api/calls");
+/** A new call; with a passcode, nobody joins without it. */
+export function createCall({ passcode = "" } = {}) {
+  return request("POST", "/api/calls", passcode ? { passcode } : undefined);
 }
 
 export function getCall(callId) {

@@ -23,6 +23,7 @@ export class CallSession extends EventTarget {
   #openLink = null;
   #subscriptions = null;
   #stateBeforeLoss = null;
+  #passcode = "";
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -35,17 +36,18 @@ export class CallSession extends EventTarget {
   }
 
   /** Joins `callId`; rejects with a SignalingError (code: call-not-found, call-full…). */
-  async join(callId) {
+  async join(callId, { passcode = "" } = {}) {
     await this.signaling.connect();
     this.#subscribe();
     let joined;
     try {
-      joined = await this.signaling.join(callId);
+      joined = await this.signaling.join(callId, { passcode });
     } catch (error) {
       this.#unsubscribe();
       throw error;
     }
     this.callId = callId;
+    this.#passcode = passcode; // to join again if our place is lost
     this.peerId = joined.peer_id;
     this.iceServers = joined.ice_servers;
     this.iceTransportPolicy = joined.ice_transport_policy ?? "all";
@@ -143,7 +145,7 @@ export class CallSession extends EventTarget {
     this.#closeAll();
     this.#unsubscribe();
     try {
-      await this.join(this.callId);
+      await this.join(this.callId, { passcode: this.#passcode });
     } catch (error) {
       console.error("peercall: could not join again", error);
       this.#setState(CallState.SERVER_LOST);

@@ -9,6 +9,7 @@ import { StatsMonitor } from "./stats.js";
 import { CallView } from "./ui.js";
 
 const CALL_PATH = /^\/c\/([A-Za-z0-9_-]+)$/;
+const PASSCODE_ERRORS = ["passcode-required", "wrong-passcode"];
 
 class App {
   constructor(view) {
@@ -18,6 +19,7 @@ class App {
     this.session = null;
     this.statsMonitor = null;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
+    this.passcode = ""; // of the call we are in or about to join
   }
 
   async start() {
@@ -43,6 +45,7 @@ class App {
     else {
       view.showState("ready");
       view.showControls("home");
+      view.showPasscode("new");
     }
   }
 
@@ -100,6 +103,7 @@ class App {
       const call = await getCall(this.callId);
       view.showState(call.members >= call.capacity ? "call-full" : "ready-to-join");
       view.showControls("invited");
+      view.showPasscode(call.passcode ? "join" : "none");
     } catch (error) {
       this.showFailure(error);
       view.showControls("home");
@@ -109,8 +113,9 @@ class App {
   async startNewCall() {
     const { view } = this;
     view.busy();
+    this.passcode = view.passcode.value;
     try {
-      const call = await createCall();
+      const call = await createCall({ passcode: this.passcode });
       this.callId = call.call_id;
       window.history.pushState({}, "", `/c/${call.call_id}`);
       // The server's link: reachable by others even when this page is on localhost.
@@ -126,6 +131,7 @@ class App {
   async join() {
     const { view } = this;
     view.busy();
+    if (!view.passcodeField.hidden) this.passcode = view.passcode.value;
     view.showState("joining");
     const session = new CallSession({ signaling: this.signaling, localMedia: this.media });
     session.addEventListener("state", (event) => this.onSessionState(event.detail));
@@ -147,13 +153,16 @@ class App {
     session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     try {
-      await session.join(this.callId);
+      await session.join(this.callId, { passcode: this.passcode });
     } catch (error) {
       this.showFailure(error);
       view.showControls(this.callId ? "invited" : "home");
+      if (PASSCODE_ERRORS.includes(error.code)) view.showPasscode("join");
       return;
     }
     this.session = session;
+    view.passcode.value = "";
+    view.showPasscode("none");
     view.showControls("in-call");
   }
 
@@ -212,7 +221,7 @@ class App {
 
   showFailure(error) {
     if (error instanceof ApiError || error instanceof SignalingError) {
-      const known = ["call-not-found", "call-ended", "call-full"];
+      const known = ["call-not-found", "call-ended", "call-full", ...PASSCODE_ERRORS];
       if (known.includes(error.code)) return this.view.showState(error.code);
       if (error.code === "connection-failed") return this.view.showState("server-unreachable");
       this.view.showState(error.message);

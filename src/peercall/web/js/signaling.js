@@ -129,8 +129,9 @@ export class SignalingChannel extends EventTarget {
     return this.#write(message);
   }
 
-  /** Joins a call; resolves with the `joined` message or rejects with its error. */
-  join(callId, name = "") {
+  /** Joins a call; resolves with the `joined` message or rejects with its error
+   * (a SignalingError: call-not-found, call-full, wrong-passcode…). */
+  join(callId, { name = "", passcode = "" } = {}) {
     return new Promise((resolve, reject) => {
       const settle = (event) => {
         this.removeEventListener("joined", settle);
@@ -147,7 +148,9 @@ export class SignalingChannel extends EventTarget {
       };
       this.addEventListener("joined", settle);
       this.addEventListener("error", settle);
-      this.#write({ type: "join", call_id: callId, name });
+      const message = { type: "join", call_id: callId, name };
+      if (passcode) message.passcode = passcode;
+      this.#write(message);
     });
   }
 

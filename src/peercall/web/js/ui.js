@@ -20,6 +20,8 @@ export const STATUS_TEXT = Object.freeze({
   "call-not-found": "Call not found. Check the link, or start a new call.",
   "call-ended": "This call has ended. Start a new call.",
   "call-full": "This call is full.",
+  "passcode-required": "This call has a passcode. Enter it, then Join.",
+  "wrong-passcode": "That passcode is not right. Try again.",
   "server-unreachable": "Cannot reach the server. Check your connection and try again.",
 });
 
@@ -40,6 +42,9 @@ export class CallView {
     this.newCallButton = byId("new-call");
     this.joinButton = byId("join");
     this.hangUpButton = byId("hang-up");
+    this.passcodeField = byId("passcode-field");
+    this.passcode = byId("passcode");
+    this.passcodeLabel = this.passcodeField.querySelector("label");
     this.share = byId("share");
     this.callLink = byId("call-link");
     this.copyButton = byId("copy-link");
@@ -91,6 +96,17 @@ export class CallView {
   showNotice(text) {
     this.notice.textContent = text ?? "";
     this.notice.hidden = !text;
+  }
+
+  /**
+   * The passcode field: "new" offers an optional one for a new call, "join" asks for
+   * the invited call's, "none" hides it.
+   */
+  showPasscode(purpose) {
+    this.passcodeField.hidden = purpose === "none";
+    this.passcodeLabel.textContent = purpose === "new" ? "Passcode (optional)" : "Passcode";
+    this.passcode.autocomplete = purpose === "new" ? "new-password" : "off";
+    if (purpose === "join") this.passcode.focus();
   }
 
   /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
