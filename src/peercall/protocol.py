@@ -53,6 +53,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_CONNECTIONS = "too-many-connections"
     TIMEOUT = "timeout"
     UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not-found"
+    METHOD_NOT_ALLOWED = "method-not-allowed"
     INTERNAL_ERROR = "internal-error"
 
 
@@ -76,6 +78,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TOO_MANY_CONNECTIONS: "Too many connections from your address.",
     ErrorCode.TIMEOUT: "Nothing was heard from this connection in time; it is closed.",
     ErrorCode.UNAUTHORIZED: "This needs the operator's admin token.",
+    ErrorCode.NOT_FOUND: "There is nothing at this address.",
+    ErrorCode.METHOD_NOT_ALLOWED: "This address does not take that method.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle this message.",
 }
 

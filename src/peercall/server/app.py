@@ -12,9 +12,10 @@ from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -43,6 +44,21 @@ def json_response(content: Any, status_code: int = 200) -> Response:
 def error_response(code: ErrorCode, status_code: int, message: str | None = None) -> Response:
     body = {"error": {"code": str(code), "message": message or ERROR_MESSAGES[code]}}
     return json_response(body, status_code)
+
+
+API_ERRORS_BY_STATUS = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405, as API errors (code + message) under /api/; other
+    paths keep its plain text."""
+    assert isinstance(exc, HTTPException)
+    code = API_ERRORS_BY_STATUS.get(exc.status_code)
+    if code is None or not request.url.path.startswith("/api/"):
+        return PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+    response = error_response(code, exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def rate_limited(message: str) -> Response:
@@ -247,7 +263,10 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
     ]
     app = Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeadersMiddleware)]
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+        exception_handlers={HTTPException: http_error},
     )
     app.state.hub = hub
     app.state.store = store
