@@ -30,8 +30,11 @@ class ServerProcess:
         args: list[str] | None = None,
         https: bool = False,
         host: str = "127.0.0.1",
+        launcher: list[str] | None = None,
     ) -> None:
         self.host = host
+        # Put before the command, e.g. ["taskset", "-c", "0"] (benchmarks).
+        self.launcher = launcher or []
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = env or {}
@@ -51,7 +54,7 @@ class ServerProcess:
     def start(self, timeout: float = 15.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "peercall", "serve",
+            *self.launcher, sys.executable, "-m", "peercall", "serve",
             "--host", self.host, "--port", str(self.port),
             "--data-dir", str(self.data_dir), "--ice-servers", "[]",
             *self.args,

@@ -1,0 +1,212 @@
+"""Signaling load: peercall's server against the PeerJS server (`peer`), side by side.
+
+The load generator (benchmarks/load/loadgen.mjs, Node) runs on core 1 and each
+server on core 0, one server at a time, each fresh for every phase:
+
+1. saturation: CONCURRENCY pairs run set-ups back to back (join, offer, answer,
+   10 candidates each way, leave) for SECONDS: set-ups per second, errors, peak RSS;
+2. latency: the same set-ups offered at a fixed rate below both saturations: relay
+   latency of the candidates (send -> receive) p50 / p99;
+3. idle: CONNECTIONS sockets that have joined (peercall) or registered (PeerJS) and
+   then say nothing: how many the process holds, and memory per connection.
+
+    .venv/bin/python -m benchmarks.signaling_load [--seconds 10] [--connections 10000]
+
+Prints a table and writes benchmarks/results/signaling_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.servers import ServerProcess
+
+from benchmarks.common import (
+    BENCHMARKS,
+    PEERCALL_BENCH_ENV,
+    PeerJsServer,
+    memory_kib,
+    npm_install,
+    pinned,
+    raise_open_files_limit,
+    write_result,
+)
+
+LOADGEN = BENCHMARKS / "load" / "loadgen.mjs"
+SERVER_CPU, LOADGEN_CPU = 0, 1
+TARGETS = ("peercall", "peerjs")
+
+
+class Target:
+    """One server under test: started fresh, its WebSocket URL, its PID."""
+
+    def __init__(self, name: str, work_dir: Path) -> None:
+        self.name = name
+        self.work_dir = work_dir
+
+    @contextmanager
+    def running(self) -> Iterator[tuple[str, int, Callable[[int], list[str]]]]:
+        """(websocket url, pid, make_calls(n) -> call ids for peercall)."""
+        if self.name == "peercall":
+            data = Path(tempfile.mkdtemp(dir=self.work_dir))
+            server = ServerProcess(data, env=PEERCALL_BENCH_ENV, launcher=pinned(SERVER_CPU))
+            server.start()
+            assert server.process is not None
+            try:
+                yield server.ws_url, server.process.pid, lambda n: create_calls(server.url, n)
+            finally:
+                server.stop()
+        else:
+            peerjs = PeerJsServer(pinned(SERVER_CPU), self.work_dir / "peerjs.log").start()
+            try:
+                yield peerjs.ws_url, peerjs.pid, lambda n: []
+            finally:
+                peerjs.stop()
+
+
+def create_calls(base_url: str, count: int) -> list[str]:
+    """Calls made before the clock starts: PeerJS has no such step."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        return [http.post("/api/calls").json()["call_id"] for _ in range(count)]
+
+
+def loadgen(*args: str, calls: list[str], work_dir: Path) -> dict[str, Any]:
+    calls_file = work_dir / "calls.json"
+    calls_file.write_text(json.dumps(calls))
+    command = [*pinned(LOADGEN_CPU), "node", str(LOADGEN), *args, str(calls_file)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def saturation(target: Target, concurrency: int, seconds: float) -> dict[str, Any]:
+    with target.running() as (url, pid, make_calls):
+        calls = make_calls(concurrency)
+        result = loadgen(
+            "saturate", target.name, url, str(concurrency), str(seconds),
+            calls=calls, work_dir=target.work_dir,
+        )  # fmt: skip
+        result.update(memory_kib(pid))
+    return result
+
+
+def latency(target: Target, per_second: float, seconds: float) -> dict[str, Any]:
+    with target.running() as (url, pid, make_calls):
+        # Enough calls for every set-up in flight (each takes well under a second).
+        calls = make_calls(max(64, int(per_second * 2)))
+        result = loadgen(
+            "rate", target.name, url, str(per_second), str(seconds),
+            calls=calls, work_dir=target.work_dir,
+        )  # fmt: skip
+        result.update(memory_kib(pid))
+    return result
+
+
+def idle(target: Target, connections: int) -> dict[str, Any]:
+    with target.running() as (url, pid, make_calls):
+        calls = make_calls((connections + 1) // 2)
+        time.sleep(1)
+        before = memory_kib(pid)["rss_kib"]
+        calls_file = target.work_dir / "idle-calls.json"
+        calls_file.write_text(json.dumps(calls))
+        command = [*pinned(LOADGEN_CPU), "node", str(LOADGEN), "idle", target.name, url,
+                   str(connections), str(calls_file)]  # fmt: skip
+        generator = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert generator.stdout is not None
+        assert generator.stdin is not None
+        opened = json.loads(generator.stdout.readline())
+        time.sleep(2)  # let the server settle (buffers, GC) before measuring
+        after = memory_kib(pid)
+        generator.stdin.write("close\n")
+        generator.stdin.flush()
+        generator.wait(timeout=120)
+    per_connection = (after["rss_kib"] - before) / max(1, opened["open"])
+    return {**opened, "rss_before_kib": before, **after, "kib_per_connection": per_connection}
+
+
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    return None if not ours or not theirs else ours / theirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument(
+        "--rate", type=float, help="offered set-ups/s (default: half the lower saturation)"
+    )
+    args = parser.parse_args()
+    npm_install()
+    raise_open_files_limit()
+    results: dict[str, dict[str, Any]] = {name: {} for name in TARGETS}
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [Target(name, Path(tmp)) for name in TARGETS]
+        for target in targets:
+            results[target.name]["saturation"] = saturation(target, args.concurrency, args.seconds)
+            print(target.name, "saturation", results[target.name]["saturation"], flush=True)
+        rate = args.rate or 0.5 * min(
+            r["saturation"]["setups_per_second"] for r in results.values()
+        )
+        for target in targets:
+            results[target.name]["latency"] = latency(target, round(rate, 1), args.seconds)
+            print(target.name, "latency", results[target.name]["latency"], flush=True)
+        for target in targets:
+            results[target.name]["idle"] = idle(target, args.connections)
+            print(target.name, "idle", results[target.name]["idle"], flush=True)
+    ours, theirs = results["peercall"], results["peerjs"]
+    ratios = {
+        "setups_per_second": ratio(
+            ours["saturation"]["setups_per_second"], theirs["saturation"]["setups_per_second"]
+        ),
+        "relay_p99": ratio(
+            ours["latency"]["relay_ms"]["p99_ms"], theirs["latency"]["relay_ms"]["p99_ms"]
+        ),
+        "relay_p50": ratio(
+            ours["latency"]["relay_ms"]["p50_ms"], theirs["latency"]["relay_ms"]["p50_ms"]
+        ),
+        "kib_per_idle_connection": ratio(
+            ours["idle"]["kib_per_connection"], theirs["idle"]["kib_per_connection"]
+        ),
+        "peak_rss_saturation": ratio(
+            ours["saturation"]["peak_rss_kib"], theirs["saturation"]["peak_rss_kib"]
+        ),
+    }
+    path = write_result(
+        "signaling_load",
+        {"settings": vars(args), "offered_per_second": rate, "results": results, "ratios": ratios},
+    )
+    print_table(results, ratios)
+    print(f"written to {path}")
+
+
+def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
+    rows = [
+        ("set-ups/s at saturation", lambda r: f"{r['saturation']['setups_per_second']:.0f}"),
+        ("errors at saturation", lambda r: str(sum(r["saturation"]["errors"].values()))),
+        ("peak RSS at saturation (MiB)", lambda r: f"{r['saturation']['peak_rss_kib'] / 1024:.0f}"),
+        ("relay p50 (ms)", lambda r: f"{r['latency']['relay_ms']['p50_ms']:.2f}"),
+        ("relay p99 (ms)", lambda r: f"{r['latency']['relay_ms']['p99_ms']:.2f}"),
+        ("errors at fixed load", lambda r: str(sum(r["latency"]["errors"].values()))),
+        ("idle connections held", lambda r: f"{r['idle']['open']}/{r['idle']['asked']}"),
+        ("KiB per idle connection", lambda r: f"{r['idle']['kib_per_connection']:.1f}"),
+    ]
+    print(f"{'':32}{'peercall':>12}{'peerjs':>12}")
+    for label, cell in rows:
+        print(f"{label:32}{cell(results['peercall']):>12}{cell(results['peerjs']):>12}")
+    for name, value in ratios.items():
+        print(f"peercall/peerjs {name}: {value:.2f}" if value else f"{name}: n/a")
+
+
+if __name__ == "__main__":
+    main()
