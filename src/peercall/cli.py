@@ -96,6 +96,18 @@ class NoWireDumps(logging.Filter):
         return not (record.levelno <= logging.DEBUG and str(record.msg).startswith(("<", ">")))
 
 
+class NoConnectionChatter(logging.Filter):
+    """uvicorn logs three INFO lines for every WebSocket ("[accepted]", "connection
+    open", "connection closed"): a busy signaling server's log would be nothing else,
+    and writing them cost more than relaying. peercall logs joins and leaves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        message = str(record.msg)
+        return not (message.startswith("connection ") or '"WebSocket %s"' in message)
+
+
 # uvicorn hands its "uvicorn.error" logger to the WebSocket library.
 WIRE_LOGGERS = ("uvicorn.error", "websockets")
 
@@ -136,6 +148,8 @@ def serve(settings: Settings) -> int:
     )
     for name in WIRE_LOGGERS:  # after uvicorn.Config, which sets logging up
         logging.getLogger(name).addFilter(NoWireDumps())
+    if settings.log_level != "debug":
+        logging.getLogger("uvicorn.error").addFilter(NoConnectionChatter())
     # aiosqlite's debug lines quote every query's parameters (hashes, names).
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     uvicorn.Server(config).run()

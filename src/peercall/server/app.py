@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peercall.config import Settings
 from peercall.ids import is_call_id, new_call_id
@@ -225,7 +226,22 @@ async def sweep_forever(settings: Settings, store: CallStore, roster: CallRoster
             logger.exception("could not end idle calls")
 
 
-def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
+class SignalingFirst:
+    """`/ws` straight to the signaling hub, everything else to Starlette: signaling
+    is many small messages, and each one skips routing, middleware and wrappers."""
+
+    def __init__(self, hub: SignalingHub, app: ASGIApp) -> None:
+        self.hub = hub
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            await self.hub(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, store: CallStore | None = None) -> SignalingFirst:
     store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
     roster = CallRoster(settings.call_capacity, settings.max_queued_signals)
     lookups = FailedLookupGuard(settings.failed_lookups_per_ip_per_minute)
@@ -249,6 +265,7 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await hub.close()
             await store.close()
 
     routes = [
@@ -259,7 +276,6 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
         Route("/api/calls", api.list_open, methods=["GET"]),
         Route("/api/calls/{call_id}", api.show, methods=["GET"]),
         Route("/api/calls/{call_id}/qr.svg", api.qr_code, methods=["GET"]),
-        WebSocketRoute("/ws", hub.serve),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
     ]
     app = Starlette(
@@ -268,6 +284,4 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeadersMiddleware)],
         exception_handlers={HTTPException: http_error},
     )
-    app.state.hub = hub
-    app.state.store = store
-    return app
+    return SignalingFirst(hub, app)

@@ -1,9 +1,4 @@
-"""The WebSocket endpoint: read a frame, validate it, apply it, write what it causes.
-
-Each connection has an outbox (a queue and one writer task), so relaying a signal
-never waits on the recipient's socket and every recipient gets its messages in the
-order the call state produced them.
-"""
+"""The WebSocket endpoint: read a frame, validate it, apply it, write what it causes."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
-
-from starlette.websockets import WebSocket, WebSocketState
 
 from peercall.config import Settings
 from peercall.protocol import (
@@ -32,10 +25,18 @@ from peercall.protocol import (
     ProtocolError,
     Resume,
     Resumed,
-    ServerMessage,
     error_message,
 )
 from peercall.server.calls import CallRoster, Delivery
+from peercall.server.connection import (
+    POLICY_VIOLATION,
+    Connection,
+    Receive,
+    Scope,
+    Send,
+    client_address,
+    header,
+)
 from peercall.server.ice import ice_servers_for
 from peercall.server.limits import (
     ConnectionCounter,
@@ -56,39 +57,6 @@ PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
 def short_id(identifier: str) -> str:
     """Enough of an id to follow it in logs without handing out the call link."""
     return identifier[:6] + "…"
-
-
-class Connection:
-    """One client's WebSocket and its place in a call, if any."""
-
-    __slots__ = ("address", "call_id", "close_code", "codec", "outbox", "peer_id", "websocket")
-
-    def __init__(self, websocket: WebSocket, codec: MessageCodec, address: str) -> None:
-        self.websocket = websocket
-        self.codec = codec
-        self.address = address
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
-        self.call_id: str | None = None
-        self.peer_id: str | None = None
-        self.close_code: int | None = None
-
-    def send(self, message: ServerMessage) -> None:
-        self.outbox.put_nowait(self.codec.encode(message))
-
-    async def write_loop(self) -> None:
-        while (frame := await self.outbox.get()) is not None:
-            await self.websocket.send_text(frame)
-        if self.close_code is not None:
-            await self.websocket.close(code=self.close_code)
-
-    def finish_writing(self) -> None:
-        """Let the writer send what is queued, then stop."""
-        self.outbox.put_nowait(None)
-
-    def close_after_writing(self, code: int) -> None:
-        """Sends what is queued, then closes the socket with `code`."""
-        self.close_code = code
-        self.finish_writing()
 
 
 class SignalingHub:
@@ -118,75 +86,98 @@ class SignalingHub:
         self._connections: dict[str, Connection] = {}  # by peer id: those connected now
         self._expiries: dict[str, asyncio.TimerHandle] = {}  # by peer id: those away
         self._connections_by_address = ConnectionCounter(settings.max_connections_per_ip)
+        self._open: set[Connection] = set()  # every connection, in a call or not
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def connected_members(self) -> int:
         return len(self._connections)
 
-    async def serve(self, websocket: WebSocket) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
-        if not self._origin_allowed(websocket):
+        if (await receive())["type"] != "websocket.connect":
+            return
+        if not self._origin_allowed(scope):
             # Refused before the upgrade (HTTP 403): another site's page may not
             # use this server with its visitors' browsers.
             logger.info("refused a WebSocket from another origin")
-            await websocket.close(code=1008)
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION})
             return
-        await websocket.accept()
-        address = websocket.client.host if websocket.client else "unknown"
+        address = client_address(scope)
         if not self._connections_by_address.open(address):
-            await self._refuse(websocket, ErrorCode.TOO_MANY_CONNECTIONS)
+            error = error_message(ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS))
+            await Connection(receive, send, self.codec, address, 0).refuse(self.codec.encode(error))
             return
         try:
-            await self._serve_connection(websocket, address)
+            await send({"type": "websocket.accept"})
+            await self._serve_connection(receive, send, address)
         finally:
             self._connections_by_address.close(address)
 
-    def _origin_allowed(self, websocket: WebSocket) -> bool:
-        origin = websocket.headers.get("origin")
+    def _origin_allowed(self, scope: Scope) -> bool:
+        origin = header(scope, b"origin")
         if origin is None:
             return True  # not a browser: Origin protects browsers' users only
-        own = {f"{scheme}://{websocket.headers.get('host', '')}" for scheme in ("http", "https")}
+        host = header(scope, b"host") or ""
+        own = {f"{scheme}://{host}" for scheme in ("http", "https")}
         if self.settings.public_url:
             parts = urlsplit(self.settings.public_url)
             own.add(f"{parts.scheme}://{parts.netloc}")
         allowed = own | {o.rstrip("/") for o in self.settings.allowed_origins}
         return origin.rstrip("/") in allowed
 
-    async def _refuse(self, websocket: WebSocket, code: ErrorCode) -> None:
-        """Says why, then closes (1008: policy violation)."""
-        with contextlib.suppress(Exception):
-            await websocket.send_text(self.codec.encode(error_message(ProtocolError(code))))
-            await websocket.close(code=1008)
-
-    async def _serve_connection(self, websocket: WebSocket, address: str) -> None:
-        connection = Connection(websocket, self.codec, address)
-        writer = asyncio.create_task(connection.write_loop())
+    async def _serve_connection(self, receive: Receive, send: Send, address: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.handshake_seconds
+        connection = Connection(receive, send, self.codec, address, deadline)
+        self._open.add(connection)
+        self._start_sweeping()
+        writer = loop.create_task(connection.write_loop())
+        disconnected = False
         try:
-            await self._read_loop(connection)
+            disconnected = await self._read_loop(connection)
         finally:
+            self._open.discard(connection)
             await self._connection_lost(connection)
             connection.finish_writing()
-            if websocket.client_state is WebSocketState.DISCONNECTED:
+            if disconnected:
                 writer.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer
 
-    async def _read_loop(self, connection: Connection) -> None:
-        bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
-        while True:
-            # Until it joins, a connection gets a short while; then it must be heard
-            # from now and then (clients ping every 20 s). Silent sockets are closed.
-            in_call = connection.peer_id is not None
-            wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
-            try:
-                async with asyncio.timeout(wait):
-                    event = await connection.websocket.receive()
-            except TimeoutError:
+    def _start_sweeping(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Closes connections not heard from in time. One timer for all of them: a
+        deadline per message is a float, where a timeout per message was an object."""
+        interval = min(1.0, self.settings.handshake_seconds / 4, self.settings.idle_seconds / 4)
+        loop = asyncio.get_running_loop()
+        while self._open:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for connection in [c for c in self._open if c.deadline < now]:
+                self._open.discard(connection)
                 connection.send(error_message(ProtocolError(ErrorCode.TIMEOUT)))
-                connection.close_after_writing(1008)
-                return
+                connection.close_after_writing(POLICY_VIOLATION)
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    async def _read_loop(self, connection: Connection) -> bool:
+        """Handles the client's messages until it goes (True) or is closed (False)."""
+        bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
+        loop = asyncio.get_running_loop()
+        while True:
+            event = await connection.receive()
             if event["type"] == "websocket.disconnect":
-                return
+                return True
+            if connection.close_code is not None:
+                return False  # closed by the sweeper; what follows is not handled
             if not bucket.take():
                 connection.send(error_message(ProtocolError(ErrorCode.RATE_LIMITED)))
                 continue
@@ -202,6 +193,13 @@ class SignalingHub:
                 # and never show the client a traceback.
                 logger.exception("failed to handle a message")
                 connection.send(error_message(ProtocolError(ErrorCode.INTERNAL_ERROR)))
+            finally:
+                # Until it joins, a connection gets a short while; then it must be
+                # heard from now and then (clients ping every 20 s). Silent sockets
+                # are closed by `_sweep`.
+                in_call = connection.peer_id is not None
+                wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
+                connection.deadline = loop.time() + wait
 
     async def _dispatch(self, connection: Connection, message: ClientMessage) -> None:
         match message:

@@ -1,7 +1,20 @@
-"""The embedded default store: one SQLite file in the data dir, through aiosqlite."""
+"""The embedded default store: one SQLite file in the data dir, through aiosqlite.
+
+Writes of the call's history and membership are gathered for `FLUSH_DELAY` seconds
+and written in one transaction (a handful of `executemany`): a call's set-up causes a
+few of them, and one commit each made storage the server's main cost under load.
+Until they are flushed, the store answers from what it has gathered (reads that need
+them flush first). Creating a call is written at once: its link is handed out next.
+A crash loses at most the last `FLUSH_DELAY` of history, like the signals in flight.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiosqlite
@@ -50,10 +63,35 @@ DROP INDEX IF EXISTS call_events_by_call;
 CALL_COLUMNS = "call_key, created_at, last_activity, ended_at, passcode_hash"
 
 
+FLUSH_DELAY = 0.05
+# Calls looked up lately, by key: joins of a live call need no query.
+CACHED_CALLS = 10_000
+logger = logging.getLogger("peercall.store")
+
+
+@dataclass(slots=True)
+class PendingWrites:
+    """What is waiting for the next transaction, in the order it must be applied:
+    members join before they leave, events before the activity they mark."""
+
+    members: list[tuple[str, str, str, str, float]] = field(default_factory=list)
+    members_left: list[tuple[float, str, str]] = field(default_factory=list)
+    events: list[tuple[str, float, str, str | None]] = field(default_factory=list)
+    activity: dict[str, float] = field(default_factory=dict)  # key -> latest
+    ended: list[tuple[float, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.members or self.members_left or self.events or self.ended)
+
+
 class SqliteCallStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self._pending = PendingWrites()
+        self._flusher: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()  # one transaction at a time, in order
+        self._calls: OrderedDict[str, CallRecord] = OrderedDict()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -87,9 +125,90 @@ class SqliteCallStore:
             await self.db.execute("VACUUM")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         if self._db is not None:
+            await self.flush()
             await self._db.close()
             self._db = None
+
+    # --- writes gathered and flushed together --------------------------------------
+
+    def _soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        try:
+            await self.flush()
+        except Exception:
+            # History is for the operator; a storage hiccup must not break calls.
+            logger.exception("could not write the call history")
+
+    async def flush(self) -> None:
+        """Writes everything gathered so far, in one transaction."""
+        async with self._flushing:
+            pending, self._pending = self._pending, PendingWrites()
+            if pending:
+                await self._write(pending)
+
+    async def _write(self, pending: PendingWrites) -> None:
+        db = self.db
+        await db.executemany(
+            "INSERT INTO members (call_key, peer_id, name, resume_token_hash, joined_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            pending.members,
+        )
+        await db.executemany(
+            "UPDATE members SET left_at = ? WHERE call_key = ? AND peer_id = ? AND left_at IS NULL",
+            pending.members_left,
+        )
+        await db.executemany(
+            "INSERT INTO call_events (call_key, at, kind, peer_id) VALUES (?, ?, ?, ?)",
+            pending.events,
+        )
+        await db.executemany(
+            "UPDATE calls SET last_activity = ? WHERE call_key = ?",
+            [(at, key) for key, at in pending.activity.items()],
+        )
+        await db.executemany(
+            "UPDATE calls SET ended_at = ? WHERE call_key = ? AND ended_at IS NULL",
+            pending.ended,
+        )
+        await db.commit()
+
+    def _event(self, key: str, kind: EventKind, peer_id: str | None, now: float) -> None:
+        self._pending.events.append((key, now, kind, peer_id))
+        self._soon()
+
+    async def record_event(
+        self, call_id: str, kind: EventKind, peer_id: str | None, now: float
+    ) -> None:
+        key = call_key(call_id)
+        self._event(key, kind, peer_id, now)
+        self._pending.activity[key] = max(now, self._pending.activity.get(key, now))
+
+    async def add_member(
+        self, call_id: str, peer_id: str, name: str, resume_token_hash: str, now: float
+    ) -> None:
+        self._pending.members.append((call_key(call_id), peer_id, name, resume_token_hash, now))
+        self._soon()
+
+    async def member_left(self, call_id: str, peer_id: str, now: float) -> None:
+        self._pending.members_left.append((now, call_key(call_id), peer_id))
+        self._soon()
+
+    async def end_call(self, key: str, now: float) -> None:
+        self._pending.ended.append((now, key))
+        self._event(key, "ended", None, now)
+        record = self._calls.get(key)
+        if record is not None and record.ended_at is None:
+            self._calls[key] = replace(record, ended_at=now)
+
+    # --- calls -----------------------------------------------------------------------
 
     async def create_call(
         self, call_id: str, now: float, passcode_hash: str | None = None
@@ -100,39 +219,47 @@ class SqliteCallStore:
             " VALUES (?, ?, ?, ?)",
             (key, now, now, passcode_hash),
         )
-        await self._append_event(key, "created", None, now)
+        await self.db.execute(
+            "INSERT INTO call_events (call_key, at, kind, peer_id) VALUES (?, ?, ?, NULL)",
+            (key, now, "created"),
+        )
         await self.db.commit()
-        return CallRecord(key, created_at=now, last_activity=now, passcode_hash=passcode_hash)
+        record = CallRecord(key, created_at=now, last_activity=now, passcode_hash=passcode_hash)
+        self._remember(record)
+        return record
 
     async def get_call(self, call_id: str) -> CallRecord | None:
+        """The call as it was created, ended or not. `last_activity` may be stale: it
+        is for `idle_calls` and `open_calls`, which read the table."""
+        key = call_key(call_id)
+        record = self._calls.get(key)
+        if record is not None:
+            self._calls.move_to_end(key)
+            return record
         async with self.db.execute(
-            f"SELECT {CALL_COLUMNS} FROM calls WHERE call_key = ?", (call_key(call_id),)
+            f"SELECT {CALL_COLUMNS} FROM calls WHERE call_key = ?", (key,)
         ) as cursor:
             row = await cursor.fetchone()
-        return CallRecord(*row) if row else None
+        if row is None:
+            return None
+        record = CallRecord(*row)
+        self._remember(record)
+        return record
 
-    async def record_event(
-        self, call_id: str, kind: EventKind, peer_id: str | None, now: float
-    ) -> None:
-        key = call_key(call_id)
-        await self._append_event(key, kind, peer_id, now)
-        await self.db.execute("UPDATE calls SET last_activity = ? WHERE call_key = ?", (now, key))
-        await self.db.commit()
-
-    async def end_call(self, key: str, now: float) -> None:
-        await self.db.execute(
-            "UPDATE calls SET ended_at = ? WHERE call_key = ? AND ended_at IS NULL", (now, key)
-        )
-        await self._append_event(key, "ended", None, now)
-        await self.db.commit()
+    def _remember(self, record: CallRecord) -> None:
+        self._calls[record.call_key] = record
+        if len(self._calls) > CACHED_CALLS:
+            self._calls.popitem(last=False)
 
     async def open_calls(self) -> list[CallRecord]:
+        await self.flush()
         async with self.db.execute(
             f"SELECT {CALL_COLUMNS} FROM calls WHERE ended_at IS NULL ORDER BY created_at"
         ) as cursor:
             return [CallRecord(*row) async for row in cursor]
 
     async def idle_calls(self, inactive_since: float) -> list[str]:
+        await self.flush()
         async with self.db.execute(
             "SELECT call_key FROM calls WHERE ended_at IS NULL AND last_activity < ?",
             (inactive_since,),
@@ -140,38 +267,15 @@ class SqliteCallStore:
             return [row[0] async for row in cursor]
 
     async def events(self, call_id: str) -> list[CallEvent]:
+        await self.flush()
         async with self.db.execute(
             "SELECT call_key, at, kind, peer_id FROM call_events WHERE call_key = ? ORDER BY seq",
             (call_key(call_id),),
         ) as cursor:
             return [CallEvent(*row) async for row in cursor]
 
-    async def _append_event(
-        self, key: str, kind: EventKind, peer_id: str | None, now: float
-    ) -> None:
-        await self.db.execute(
-            "INSERT INTO call_events (call_key, at, kind, peer_id) VALUES (?, ?, ?, ?)",
-            (key, now, kind, peer_id),
-        )
-
-    async def add_member(
-        self, call_id: str, peer_id: str, name: str, resume_token_hash: str, now: float
-    ) -> None:
-        await self.db.execute(
-            "INSERT INTO members (call_key, peer_id, name, resume_token_hash, joined_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (call_key(call_id), peer_id, name, resume_token_hash, now),
-        )
-        await self.db.commit()
-
-    async def member_left(self, call_id: str, peer_id: str, now: float) -> None:
-        await self.db.execute(
-            "UPDATE members SET left_at = ? WHERE call_key = ? AND peer_id = ? AND left_at IS NULL",
-            (now, call_key(call_id), peer_id),
-        )
-        await self.db.commit()
-
     async def get_member(self, call_id: str, peer_id: str) -> MemberRecord | None:
+        await self.flush()
         async with self.db.execute(
             "SELECT call_key, peer_id, name, resume_token_hash, left_at FROM members"
             " WHERE call_key = ? AND peer_id = ?",
