@@ -7,6 +7,7 @@ import { LocalMedia } from "./local-media.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { StatsMonitor } from "./stats.js";
 import { CallView } from "./ui.js";
+import { warmUpWebRtc } from "./warm-up.js";
 
 const CALL_PATH = /^\/c\/([A-Za-z0-9_-]+)$/;
 const PASSCODE_ERRORS = ["passcode-required", "wrong-passcode"];
@@ -40,6 +41,9 @@ class App {
     media.addEventListener("statechange", () => this.onMediaState());
     view.showState("starting");
     view.showControls("none");
+    // Someone invited will press Join: be ready before they do.
+    if (this.callId) this.signaling.warmUp();
+    warmUpWebRtc();
     await this.openDevices();
     if (this.callId) await this.checkInvitation();
     else {
@@ -114,6 +118,7 @@ class App {
     const { view } = this;
     view.busy();
     this.passcode = view.passcode.value;
+    this.signaling.warmUp(); // while the call is being created
     try {
       const call = await createCall({ passcode: this.passcode });
       this.callId = call.call_id;

@@ -11,6 +11,7 @@ import {
   encodeText,
 } from "./datachannel.js";
 import { FileReceiver, FileSender } from "./files.js";
+import { preparedCertificates } from "./warm-up.js";
 
 const DISCONNECTED_RESTART_MS = 3000;
 
@@ -50,7 +51,8 @@ export class PeerLink extends EventTarget {
     this.session = session ?? newSessionId();
     this.send = send;
     this.remoteStream = new MediaStream();
-    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+    const certificates = preparedCertificates();
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, certificates });
     this.pc.addEventListener("icecandidateerror", (event) => {
       // 401: the TURN server refused our credentials (expired, or a wrong secret).
       // 701 is only "could not reach this server", often harmless (one of several).
@@ -70,6 +72,9 @@ export class PeerLink extends EventTarget {
       // of its stream. A new stream object makes the page take the new one.
       const others = this.remoteStream.getTracks().filter((t) => t.kind !== track.kind);
       this.remoteStream = new MediaStream([...others, track]);
+      // At once: giving a <video> its stream takes the main thread for a while, and
+      // now it overlaps with the browser applying the offer on its own threads.
+      // (Told after the answer was sent, it delayed the connectivity checks.)
       this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
     });
     // Pre-negotiated: both sides create it, so it is in the first offer whoever makes it.
@@ -142,12 +147,19 @@ export class PeerLink extends EventTarget {
     return this.pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
   }
 
-  async #sendOnOfferedTransceivers() {
+  /** Sends on the transceivers of an offer we answer. addTrack takes the offered
+   * transceiver of the track's kind (never used to send yet) and is synchronous,
+   * where replaceTrack would wait its turn in the connection's queue of operations
+   * before the answer could be made. */
+  #sendOnOfferedTransceivers() {
     for (const kind of ["audio", "video"]) {
       const transceiver = this.#transceiverOf(kind);
       if (!transceiver || transceiver.direction === "sendrecv") continue;
+      const track = this.#outgoing[kind];
+      if (track && !transceiver.sender.track && !transceiver.currentDirection) {
+        this.pc.addTrack(track);
+      }
       transceiver.direction = "sendrecv";
-      await transceiver.sender.replaceTrack(this.#outgoing[kind] ?? null);
     }
   }
 
@@ -236,7 +248,7 @@ export class PeerLink extends EventTarget {
     const queued = this.#pendingCandidates.splice(0);
     for (const candidate of queued) await this.#addCandidate(candidate);
     if (description.type === "offer") {
-      await this.#sendOnOfferedTransceivers();
+      this.#sendOnOfferedTransceivers();
       await this.pc.setLocalDescription();
       this.#signal({ type: "answer", sdp: this.pc.localDescription.sdp });
     }

@@ -8,6 +8,9 @@
 // "resumefailed": the place is gone and the call must be joined again).
 
 const KEEPALIVE_MS = 20000;
+// Before joining, under the server's default handshake_seconds (15 s): a socket
+// opened ahead of "Join" stays open until it is pressed.
+const PRE_JOIN_KEEPALIVE_MS = 10000;
 // A socket whose pong does not come back this soon is dead (a network change can
 // leave one hanging for minutes without an error): drop it and reconnect.
 const PONG_DEADLINE_MS = 5000;
@@ -42,7 +45,8 @@ export class SignalingChannel extends EventTarget {
   #reconnectTimer = null;
   #closing = false;
   #pongDeadline = null;
-  #pingMs = KEEPALIVE_MS;
+  #pingMs = PRE_JOIN_KEEPALIVE_MS;
+  #connecting = null;
 
   constructor(url) {
     super();
@@ -61,6 +65,19 @@ export class SignalingChannel extends EventTarget {
   /** Opens the socket; resolves once it is open, rejects if it cannot be. */
   connect() {
     if (this.isOpen) return Promise.resolve();
+    this.#connecting ??= this.#open().finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  /** Opens the socket ahead of joining, so that "Join" does not wait for it. A
+   * failure is not an error yet: joining will try again and say so. */
+  warmUp() {
+    this.connect().catch(() => {});
+  }
+
+  #open() {
     this.#closing = false;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);

@@ -97,9 +97,10 @@ export class StatsMonitor extends EventTarget {
     this.history = []; // { sendBps, receiveBps } per second, oldest first
   }
 
+  /** Samples every second, the first time a second from now: getStats during the
+   * call's set-up would compete with it for the browser's WebRTC threads. */
   start() {
     this.#timer ??= setInterval(() => this.#sample(), INTERVAL_MS);
-    this.#sample();
   }
 
   stop() {

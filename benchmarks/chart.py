@@ -1,0 +1,68 @@
+"""Draws benchmarks/results/benchmarks.png from the latest results (setup_time.json,
+signaling_load.json), for benchmarks/README.md.
+
+    .venv/bin/python -m benchmarks.chart
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+
+from benchmarks.common import RESULTS  # noqa: E402
+
+COLOURS = {"peercall": "#1a73e8", "peerjs": "#e8711a", "floor": "#7f7f7f"}
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def bars(axis: Any, labels: list[str], values: list[float], title: str, unit: str) -> None:
+    drawn = axis.bar(labels, values, color=[COLOURS.get(label, "#444") for label in labels])
+    axis.bar_label(drawn, labels=[f"{value:.3g}" for value in values], padding=2)
+    axis.set_title(title)
+    axis.set_ylabel(unit)
+    axis.margins(y=0.2)
+
+
+def draw() -> Path:
+    setup, load_result = load("setup_time"), load("signaling_load")
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    if setup:
+        names = list(setup["results"])
+        bars(
+            axes[0][0], names, [setup["results"][n]["median_ms"] for n in names],
+            f"Call set-up in Chromium, median of {setup['calls']} (lower is better)", "ms",
+        )  # fmt: skip
+    if load_result:
+        results = load_result["results"]
+        names = list(results)
+        bars(
+            axes[0][1], names, [results[n]["saturation"]["setups_per_second"] for n in names],
+            "Signaling set-ups per second, one core (higher is better)", "set-ups/s",
+        )  # fmt: skip
+        bars(
+            axes[1][0], names, [results[n]["latency"]["relay_ms"]["p99_ms"] for n in names],
+            f"Relay latency p99 at {load_result['offered_per_second']:.0f} set-ups/s", "ms",
+        )  # fmt: skip
+        bars(
+            axes[1][1], names, [results[n]["idle"]["kib_per_connection"] for n in names],
+            f"Memory per idle connection ({results['peercall']['idle']['asked']:,} held)", "KiB",
+        )  # fmt: skip
+    figure.suptitle("peercall against PeerJS and the browser's floor (same machine, same run)")
+    figure.tight_layout()
+    path = RESULTS / "benchmarks.png"
+    figure.savefig(path, dpi=100)
+    return path
+
+
+if __name__ == "__main__":
+    print(f"written to {draw()}")

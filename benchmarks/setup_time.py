@@ -1,0 +1,179 @@
+"""Call set-up time in the browser: peercall against PeerJS and the browser's floor.
+
+Headless Chromium with fake devices, on this machine's own addresses, no STUN. For
+each variant, the time from "Join" to the first remote video frame the joiner shows
+(requestVideoFrameCallback), with the joiner's camera already open (its preview):
+
+- peercall: one person has made a call and waits; the joiner opens the link and
+  presses Join (its WebSocket, `join`, the open offer, the answer, ICE, DTLS, video);
+- PeerJS (the npm `peerjs` client and `peer` server): the callee has registered and
+  answers calls with its camera; the joiner makes a new Peer and calls it;
+- floor: two RTCPeerConnections in one page handing everything over directly.
+
+Variants take turns, a fresh page for every measurement, after one warm-up round.
+
+    .venv/bin/python -m benchmarks.setup_time [--calls 20]
+
+Prints median and p90 per variant and the ratios; writes results/setup_time.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from playwright.sync_api import Browser, expect, sync_playwright
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.servers import ServerProcess
+
+from benchmarks.common import BENCHMARKS, NODE_MODULES, PeerJsServer, npm_install, write_result
+
+PAGES = BENCHMARKS / "pages"
+JOIN_AND_TIME_FIRST_FRAME = """
+() => new Promise((resolve) => {
+  const video = document.getElementById("remote-video");
+  const started = performance.now();
+  video.requestVideoFrameCallback(() => resolve(performance.now() - started));
+  document.getElementById("join").click();
+})
+"""
+
+
+class PagesHandler(SimpleHTTPRequestHandler):
+    """benchmarks/pages, and the PeerJS client bundle under /peerjs/."""
+
+    def translate_path(self, path: str) -> str:
+        if path.startswith("/peerjs/"):
+            return str(NODE_MODULES / "peerjs" / "dist" / Path(path).name)
+        return str(PAGES / Path(path.split("?", 1)[0]).name)
+
+    def do_GET(self) -> None:
+        if self.path == "/favicon.ico":  # asked for by every page; there is none
+            self.send_response(204)
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def pages_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PagesHandler, directory=str(PAGES)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def time_peercall(browser: Browser, server: ServerProcess) -> float:
+    host_context, joiner_context = browser.new_context(), browser.new_context()
+    try:
+        host = host_context.new_page()
+        host.goto(server.url)
+        host.get_by_role("button", name="New call").click()
+        expect(host.get_by_role("status")).to_have_text("Waiting for someone to join")
+        link = host.get_by_role("textbox", name="Call link").input_value()
+        joiner = joiner_context.new_page()
+        joiner.goto(link)
+        expect(joiner.get_by_role("status")).to_have_text("Ready to join")
+        return float(joiner.evaluate(JOIN_AND_TIME_FIRST_FRAME))
+    finally:
+        host_context.close()
+        joiner_context.close()
+
+
+def time_peerjs(browser: Browser, pages: str, peerjs: PeerJsServer, callee_id: str) -> float:
+    context = browser.new_context()
+    try:
+        caller = context.new_page()
+        caller.goto(f"{pages}/peerjs.html?port={peerjs.port}")
+        caller.evaluate("prepare()")
+        return float(caller.evaluate("(id) => runOnce(id)", callee_id))
+    finally:
+        context.close()
+
+
+def time_floor(browser: Browser, pages: str) -> float:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{pages}/floor.html")
+        page.evaluate("prepare()")
+        return float(page.evaluate("runOnce()"))
+    finally:
+        context.close()
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "median_ms": statistics.median(ordered),
+        "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+        "min_ms": ordered[0],
+        "max_ms": ordered[-1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=20, help="measured calls per variant")
+    args = parser.parse_args()
+    npm_install()
+    times: dict[str, list[float]] = {"peercall": [], "peerjs": [], "floor": []}
+    with tempfile.TemporaryDirectory() as tmp, pages_server() as pages, sync_playwright() as p:
+        server = ServerProcess(Path(tmp) / "peercall").start()
+        peerjs = PeerJsServer([], Path(tmp) / "peerjs.log").start()
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        callee_context = browser.new_context()
+        try:
+            callee = callee_context.new_page()
+            callee.goto(f"{pages}/peerjs.html?port={peerjs.port}")
+            callee.evaluate("prepare()")
+            callee_id = callee.evaluate("(id) => answerCalls(id)", f"callee-{uuid.uuid4().hex}")
+            variants: dict[str, Callable[[], float]] = {
+                "peercall": lambda: time_peercall(browser, server),
+                "peerjs": lambda: time_peerjs(browser, pages, peerjs, callee_id),
+                "floor": lambda: time_floor(browser, pages),
+            }
+            for round_number in range(args.calls + 1):
+                for name, measure in variants.items():
+                    elapsed = measure()
+                    if round_number > 0:  # the first round warms everything up
+                        times[name].append(elapsed)
+                print(f"round {round_number}: " + ", ".join(
+                    f"{name} {values[-1]:.0f} ms" for name, values in times.items() if values
+                ), flush=True)  # fmt: skip
+        finally:
+            callee_context.close()
+            browser.close()
+            peerjs.stop()
+            server.stop()
+    results = {name: {**summary(values), "times_ms": values} for name, values in times.items()}
+    ratios = {
+        "peercall/floor": results["peercall"]["median_ms"] / results["floor"]["median_ms"],
+        "peercall/peerjs": results["peercall"]["median_ms"] / results["peerjs"]["median_ms"],
+    }
+    path = write_result("setup_time", {"calls": args.calls, "results": results, "ratios": ratios})
+    print(f"{'':10}{'median ms':>12}{'p90 ms':>10}")
+    for name, result in results.items():
+        print(f"{name:10}{result['median_ms']:>12.0f}{result['p90_ms']:>10.0f}")
+    for name, value in ratios.items():
+        print(f"{name}: {value:.2f}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
