@@ -13,11 +13,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from benchmarks.common import RESULTS  # noqa: E402
+from benchmarks.common import RESULTS
 
-COLOURS = {"peercall": "#1a73e8", "peerjs": "#e8711a", "floor": "#7f7f7f"}
+COLOURS = {"peercall": "#1a73e8", "peerjs": "#e8711a", "floor": "#7f7f7f", "floor_dc": "#b0b0b0"}
 
 
 def load(name: str) -> dict[str, Any] | None:

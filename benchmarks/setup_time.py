@@ -8,7 +8,9 @@ each variant, the time from "Join" to the first remote video frame the joiner sh
   presses Join (its WebSocket, `join`, the open offer, the answer, ICE, DTLS, video);
 - PeerJS (the npm `peerjs` client and `peer` server): the callee has registered and
   answers calls with its camera; the joiner makes a new Peer and calls it;
-- floor: two RTCPeerConnections in one page handing everything over directly.
+- floor: two RTCPeerConnections in one page handing everything over directly;
+- floor_dc: the same with a data channel, the session shape peercall uses (its
+  chat and files): what the browser needs for a call like peercall's.
 
 Variants take turns, a fresh page for every measurement, after one warm-up round.
 
@@ -106,13 +108,13 @@ def time_peerjs(browser: Browser, pages: str, peerjs: PeerJsServer, callee_id: s
         context.close()
 
 
-def time_floor(browser: Browser, pages: str) -> float:
+def time_floor(browser: Browser, pages: str, data_channel: bool = False) -> float:
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(f"{pages}/floor.html")
         page.evaluate("prepare()")
-        return float(page.evaluate("runOnce()"))
+        return float(page.evaluate("(dc) => runOnce(dc)", data_channel))
     finally:
         context.close()
 
@@ -132,7 +134,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20, help="measured calls per variant")
     args = parser.parse_args()
     npm_install()
-    times: dict[str, list[float]] = {"peercall": [], "peerjs": [], "floor": []}
+    times: dict[str, list[float]] = {"peercall": [], "peerjs": [], "floor": [], "floor_dc": []}
     with tempfile.TemporaryDirectory() as tmp, pages_server() as pages, sync_playwright() as p:
         server = ServerProcess(Path(tmp) / "peercall").start()
         peerjs = PeerJsServer([], Path(tmp) / "peerjs.log").start()
@@ -147,6 +149,7 @@ def main() -> None:
                 "peercall": lambda: time_peercall(browser, server),
                 "peerjs": lambda: time_peerjs(browser, pages, peerjs, callee_id),
                 "floor": lambda: time_floor(browser, pages),
+                "floor_dc": lambda: time_floor(browser, pages, data_channel=True),
             }
             for round_number in range(args.calls + 1):
                 for name, measure in variants.items():
@@ -164,6 +167,7 @@ def main() -> None:
     results = {name: {**summary(values), "times_ms": values} for name, values in times.items()}
     ratios = {
         "peercall/floor": results["peercall"]["median_ms"] / results["floor"]["median_ms"],
+        "peercall/floor_dc": results["peercall"]["median_ms"] / results["floor_dc"]["median_ms"],
         "peercall/peerjs": results["peercall"]["median_ms"] / results["peerjs"]["median_ms"],
     }
     path = write_result("setup_time", {"calls": args.calls, "results": results, "ratios": ratios})

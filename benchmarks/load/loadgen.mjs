@@ -31,7 +31,8 @@ class Client {
 
   open() {
     return new Promise((resolve, reject) => {
-      this.ws = new WebSocket(this.url, { perMessageDeflate: false });
+      // Like a browser: permessage-deflate is offered; each server decides.
+      this.ws = new WebSocket(this.url, { perMessageDeflate: true });
       this.ws.on("open", resolve);
       this.ws.on("error", reject);
       this.ws.on("message", (data) => this.#deliver(JSON.parse(data)));

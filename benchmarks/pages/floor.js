@@ -11,11 +11,17 @@ window.prepare = async () => {
   stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
 };
 
-/** Milliseconds from the start of set-up to the first frame shown by the answerer. */
-window.runOnce = async () => {
+/** Milliseconds from the start of set-up to the first frame shown by the answerer.
+ * With `dataChannel`, the session has the shape of peercall's: audio, video and a
+ * negotiated data channel (chat, files). */
+window.runOnce = async (dataChannel = false) => {
   const started = performance.now();
   const caller = new RTCPeerConnection({ iceServers: [] });
   const callee = new RTCPeerConnection({ iceServers: [] });
+  if (dataChannel) {
+    caller.createDataChannel("peercall", { negotiated: true, id: 0 });
+    callee.createDataChannel("peercall", { negotiated: true, id: 0 });
+  }
   const arrived = firstFrame(video, started);
   callee.ontrack = ({ streams }) => {
     if (video.srcObject !== streams[0]) video.srcObject = streams[0];

@@ -139,6 +139,9 @@ def serve(settings: Settings) -> int:
         # own events with shortened ids instead.
         access_log=False,
         ws_max_size=settings.max_message_bytes * TRANSPORT_SIZE_FACTOR,
+        # Browsers ask for permessage-deflate: a zlib state per connection costs far
+        # more memory (and CPU) than compressing a few KB of SDP saves.
+        ws_per_message_deflate=False,
         lifespan="on",
         # X-Forwarded-For is believed only from the proxies the operator names.
         proxy_headers=bool(settings.trusted_proxies),

@@ -36,7 +36,8 @@ def paths(draw: st.DrawFn, real_call: str) -> str:
     prefix = draw(st.sampled_from(["/", "/api/calls", "/api/calls/", "/c/", "/static/", "/ws"]))
     call = draw(st.sampled_from([real_call, UNKNOWN_CALL, "A" * 22]) | segments)
     tail = draw(st.lists(segments | tricky_segments, max_size=4))
-    return prefix + "/".join([call, *tail] if prefix.endswith("/") else tail)
+    path = prefix + "/".join([call, *tail] if prefix.endswith("/") else tail)
+    return "/" + path.lstrip("/")  # "//x" would be a host name, not a path
 
 
 @dataclass(frozen=True)

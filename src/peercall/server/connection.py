@@ -2,15 +2,16 @@
 
 The hub sits in front of Starlette for `/ws` (see `app.py`): a signaling server's
 work is many small messages, and each one skipped Starlette's routing, middleware
-and WebSocket wrapper. Each connection has an outbox (a queue and one writer task),
-so relaying a signal never waits on the recipient's socket and every recipient gets
-its messages in the order the call state produced them.
+and WebSocket wrapper. Each connection has an outbox written out by its own task, so
+relaying a signal never waits on the recipient's socket and every recipient gets its
+messages in the order the call state produced them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -37,11 +38,16 @@ def client_address(scope: Scope) -> str:
 
 class Connection:
     """A client's WebSocket, its place in a call if any, and when it must next be
-    heard from (`deadline`, on the event loop's clock; see `SignalingHub._sweep`)."""
+    heard from (`deadline`, on the event loop's clock; see `SignalingHub._sweep`).
+
+    What is sent waits in `outbox` and a writer task writes it out, in order; the
+    task exists only while there is something to write, so an idle connection (most
+    of them) holds no task and no queue, only this object.
+    """
 
     __slots__ = (
-        "address", "call_id", "close_code", "codec", "deadline", "outbox", "peer_id",
-        "receive", "send_event",
+        "address", "call_id", "close_code", "codec", "deadline", "finishing", "outbox",
+        "peer_id", "receive", "send_event", "writer",
     )  # fmt: skip
 
     def __init__(
@@ -52,29 +58,57 @@ class Connection:
         self.codec = codec
         self.address = address
         self.deadline = deadline
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.outbox: deque[str] = deque()
+        self.writer: asyncio.Task[None] | None = None
+        self.finishing = False  # nothing more will be queued
         self.call_id: str | None = None
         self.peer_id: str | None = None
         self.close_code: int | None = None
 
     def send(self, message: ServerMessage) -> None:
-        self.outbox.put_nowait(self.codec.encode(message))
+        if self.finishing:
+            return
+        self.outbox.append(self.codec.encode(message))
+        self._write_soon()
 
-    async def write_loop(self) -> None:
-        while (frame := await self.outbox.get()) is not None:
-            await self.send_event({"type": "websocket.send", "text": frame})
-        if self.close_code is not None:
-            await self.send_event({"type": "websocket.close", "code": self.close_code})
+    def _write_soon(self) -> None:
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self.outbox:
+                await self.send_event({"type": "websocket.send", "text": self.outbox.popleft()})
+            if self.finishing and self.close_code is not None:
+                await self.send_event({"type": "websocket.close", "code": self.close_code})
+        except Exception:
+            # The client is gone (or going): nobody is left to read what is queued.
+            # A member that resumes gets it again from its MemberLink.
+            self.outbox.clear()
+            self.finishing = True
+        finally:
+            self.writer = None
 
     def finish_writing(self) -> None:
-        """Let the writer send what is queued, then stop."""
-        self.outbox.put_nowait(None)
+        """Nothing more will be sent: what is queued still goes out."""
+        self.finishing = True
 
     def close_after_writing(self, code: int) -> None:
         """Sends what is queued, then closes the socket with `code`."""
         if self.close_code is None:
             self.close_code = code
-            self.finish_writing()
+            self.finishing = True
+            self._write_soon()
+
+    async def flushed(self, disconnected: bool) -> None:
+        """Waits for the writer to finish (or stops it: nobody is there to read)."""
+        writer = self.writer
+        if writer is None:
+            return
+        if disconnected:
+            writer.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await writer
 
     async def refuse(self, frame: str) -> None:
         """Accepts only to say why (`frame`), then closes (1008)."""

@@ -132,7 +132,6 @@ class SignalingHub:
         connection = Connection(receive, send, self.codec, address, deadline)
         self._open.add(connection)
         self._start_sweeping()
-        writer = loop.create_task(connection.write_loop())
         disconnected = False
         try:
             disconnected = await self._read_loop(connection)
@@ -140,10 +139,7 @@ class SignalingHub:
             self._open.discard(connection)
             await self._connection_lost(connection)
             connection.finish_writing()
-            if disconnected:
-                writer.cancel()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer
+            await connection.flushed(disconnected)
 
     def _start_sweeping(self) -> None:
         if self._sweeper is None or self._sweeper.done():
