@@ -138,11 +138,12 @@ def test_statistics_show_live_traffic_and_a_direct_route(server, new_page):
     expect(stat(panel, "Packet loss")).to_have_text(re.compile(r"^\d+\.\d %$"))
     chart = panel.get_by_role("img", name=re.compile("Bitrate over the last minute, peak"))
     expect(chart).to_be_visible()
-    # Something was drawn: the canvas is not blank.
-    drawn = chart.evaluate(
-        "(c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v)"
+    # Something is drawn (a line needs two samples, a second apart): not blank.
+    page.wait_for_function(
+        "(c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v)",
+        arg=chart.element_handle(),
+        timeout=5_000,
     )
-    assert drawn
     page.get_by_role("button", name="Call statistics").click()
     expect(panel).to_be_hidden()
 
