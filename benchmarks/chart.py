@@ -1,5 +1,5 @@
 """Draws benchmarks/results/benchmarks.png from the latest results (setup_time.json,
-signaling_load.json), for benchmarks/README.md.
+signaling_load.json) and writes their table into benchmarks/README.md.
 
     .venv/bin/python -m benchmarks.chart
 """
@@ -15,7 +15,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
 
-from benchmarks.common import RESULTS
+from benchmarks.common import BENCHMARKS, RESULTS
+from benchmarks.signaling_load import ROWS
 
 COLOURS = {"peercall": "#1a73e8", "peerjs": "#e8711a", "floor": "#7f7f7f", "floor_dc": "#b0b0b0"}
 
@@ -64,5 +65,59 @@ def draw() -> Path:
     return path
 
 
+README = BENCHMARKS / "README.md"
+TABLE_START, TABLE_END = (
+    "<!-- results: written by `python -m benchmarks.chart` -->",
+    "<!-- /results -->",
+)
+
+
+def table() -> str:
+    lines: list[str] = []
+    setup, load_result = load("setup_time"), load("signaling_load")
+    if setup:
+        results = setup["results"]
+        lines += [
+            f"Call set-up in Chromium ({setup['calls']} calls each, {setup['measured_at']}, "
+            f"{setup['machine']['cpus']} cores):",
+            "",
+            "| | median | p90 |",
+            "| --- | ---: | ---: |",
+            *(
+                f"| {name} | {r['median_ms']:.0f} ms | {r['p90_ms']:.0f} ms |"
+                for name, r in results.items()
+            ),
+            "",
+            " · ".join(f"{name}: **{value:.2f}**" for name, value in setup["ratios"].items()),
+            "",
+        ]
+    if load_result:
+        ours, theirs = load_result["results"]["peercall"], load_result["results"]["peerjs"]
+        lines += [
+            f"Signaling load ({load_result['measured_at']}, server on one core; fixed load "
+            f"{load_result['offered_per_second']:.0f} set-ups/s):",
+            "",
+            "| | peercall | PeerJS server |",
+            "| --- | ---: | ---: |",
+            *(f"| {label} | {cell(ours)} | {cell(theirs)} |" for label, cell in ROWS),
+            "",
+            " · ".join(
+                f"peercall/PeerJS {name.replace('_', ' ')}: **{value:.2f}**"
+                for name, value in load_result["ratios"].items()
+                if value is not None
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def write_table() -> None:
+    text = README.read_text()
+    start = text.index(TABLE_START) + len(TABLE_START)
+    end = text.index(TABLE_END)
+    README.write_text(text[:start] + "\n" + table() + "\n" + text[end:])
+
+
 if __name__ == "__main__":
     print(f"written to {draw()}")
+    write_table()
+    print(f"table written to {README}")

@@ -190,20 +190,47 @@ def main() -> None:
     print(f"written to {path}")
 
 
+def setups_per_second(r: dict[str, Any]) -> str:
+    return f"{r['saturation']['setups_per_second']:.0f}"
+
+
+def errors(phase: str) -> Callable[[dict[str, Any]], str]:
+    return lambda r: str(sum(r[phase]["errors"].values()))
+
+
+def peak_rss(r: dict[str, Any]) -> str:
+    return f"{r['saturation']['peak_rss_kib'] / 1024:.0f} MiB"
+
+
+def relay(percentile: str) -> Callable[[dict[str, Any]], str]:
+    return lambda r: f"{r['latency']['relay_ms'][percentile + '_ms']:.2f} ms"
+
+
+def idle_held(r: dict[str, Any]) -> str:
+    return f"{r['idle']['open']:,} of {r['idle']['asked']:,}"
+
+
+def per_connection(r: dict[str, Any]) -> str:
+    return f"{r['idle']['kib_per_connection']:.1f} KiB"
+
+
+# (label, cell) for the table printed here and in benchmarks/README.md.
+ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("set-ups per second at saturation", setups_per_second),
+    ("errors at saturation", errors("saturation")),
+    ("peak RSS at saturation", peak_rss),
+    ("relay latency p50 at the fixed load", relay("p50")),
+    ("relay latency p99 at the fixed load", relay("p99")),
+    ("errors at the fixed load", errors("latency")),
+    ("idle connections held", idle_held),
+    ("memory per idle connection", per_connection),
+]
+
+
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
-    rows = [
-        ("set-ups/s at saturation", lambda r: f"{r['saturation']['setups_per_second']:.0f}"),
-        ("errors at saturation", lambda r: str(sum(r["saturation"]["errors"].values()))),
-        ("peak RSS at saturation (MiB)", lambda r: f"{r['saturation']['peak_rss_kib'] / 1024:.0f}"),
-        ("relay p50 (ms)", lambda r: f"{r['latency']['relay_ms']['p50_ms']:.2f}"),
-        ("relay p99 (ms)", lambda r: f"{r['latency']['relay_ms']['p99_ms']:.2f}"),
-        ("errors at fixed load", lambda r: str(sum(r["latency"]["errors"].values()))),
-        ("idle connections held", lambda r: f"{r['idle']['open']}/{r['idle']['asked']}"),
-        ("KiB per idle connection", lambda r: f"{r['idle']['kib_per_connection']:.1f}"),
-    ]
-    print(f"{'':32}{'peercall':>12}{'peerjs':>12}")
-    for label, cell in rows:
-        print(f"{label:32}{cell(results['peercall']):>12}{cell(results['peerjs']):>12}")
+    print(f"{'':38}{'peercall':>14}{'peerjs':>14}")
+    for label, cell in ROWS:
+        print(f"{label:38}{cell(results['peercall']):>14}{cell(results['peerjs']):>14}")
     for name, value in ratios.items():
         print(f"peercall/peerjs {name}: {value:.2f}" if value else f"{name}: n/a")
 
