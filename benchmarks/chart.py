@@ -41,14 +41,14 @@ def draw() -> Path:
         names = list(setup["results"])
         bars(
             axes[0][0], names, [setup["results"][n]["median_ms"] for n in names],
-            f"Call set-up in Chromium, median of {setup['calls']} (lower is better)", "ms",
+            f"Call set-up, median of {setup['calls']} (lower is better)", "ms",
         )  # fmt: skip
     if load_result:
         results = load_result["results"]
         names = list(results)
         bars(
             axes[0][1], names, [results[n]["saturation"]["setups_per_second"] for n in names],
-            "Signaling set-ups per second, one core (higher is better)", "set-ups/s",
+            "Signaling set-ups/s, one core (higher is better)", "set-ups/s",
         )  # fmt: skip
         bars(
             axes[1][0], names, [results[n]["latency"]["relay_ms"]["p99_ms"] for n in names],

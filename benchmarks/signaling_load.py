@@ -228,9 +228,9 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 
 
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
-    print(f"{'':38}{'peercall':>14}{'peerjs':>14}")
+    print(f"{'':38}{'peercall':>18}{'peerjs':>18}")
     for label, cell in ROWS:
-        print(f"{label:38}{cell(results['peercall']):>14}{cell(results['peerjs']):>14}")
+        print(f"{label:38}{cell(results['peercall']):>18}{cell(results['peerjs']):>18}")
     for name, value in ratios.items():
         print(f"peercall/peerjs {name}: {value:.2f}" if value else f"{name}: n/a")
 
