@@ -97,26 +97,25 @@ def time_peercall(browser: Browser, server: ServerProcess) -> float:
         joiner_context.close()
 
 
-def time_peerjs(browser: Browser, pages: str, peerjs: PeerJsServer, callee_id: str) -> float:
-    context = browser.new_context()
-    try:
-        caller = context.new_page()
-        caller.goto(f"{pages}/peerjs.html?port={peerjs.port}")
-        caller.evaluate("prepare()")
-        return float(caller.evaluate("(id) => runOnce(id)", callee_id))
-    finally:
-        context.close()
-
-
-def time_floor(browser: Browser, pages: str, data_channel: bool = False) -> float:
+def time_in_fresh_page(browser: Browser, url: str, run: str, argument: object) -> float:
+    """Opens `url` in a new context, opens its camera (`prepare()`), then times `run`."""
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{pages}/floor.html")
+        page.goto(url)
         page.evaluate("prepare()")
-        return float(page.evaluate("(dc) => runOnce(dc)", data_channel))
+        return float(page.evaluate(run, argument))
     finally:
         context.close()
+
+
+def time_peerjs(browser: Browser, pages: str, peerjs: PeerJsServer, callee_id: str) -> float:
+    url = f"{pages}/peerjs.html?port={peerjs.port}"
+    return time_in_fresh_page(browser, url, "(id) => runOnce(id)", callee_id)
+
+
+def time_floor(browser: Browser, pages: str, data_channel: bool = False) -> float:
+    return time_in_fresh_page(browser, f"{pages}/floor.html", "(dc) => runOnce(dc)", data_channel)
 
 
 def summary(times: list[float]) -> dict[str, float]:

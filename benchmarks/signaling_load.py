@@ -87,27 +87,24 @@ def loadgen(*args: str, calls: list[str], work_dir: Path) -> dict[str, Any]:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def saturation(target: Target, concurrency: int, seconds: float) -> dict[str, Any]:
+def phase(target: Target, mode: str, amount: float, seconds: float, calls: int) -> dict[str, Any]:
+    """One run of the load generator (`saturate` or `rate`) against a fresh server."""
     with target.running() as (url, pid, make_calls):
-        calls = make_calls(concurrency)
         result = loadgen(
-            "saturate", target.name, url, str(concurrency), str(seconds),
-            calls=calls, work_dir=target.work_dir,
+            mode, target.name, url, str(amount), str(seconds),
+            calls=make_calls(calls), work_dir=target.work_dir,
         )  # fmt: skip
         result.update(memory_kib(pid))
     return result
+
+
+def saturation(target: Target, concurrency: int, seconds: float) -> dict[str, Any]:
+    return phase(target, "saturate", concurrency, seconds, calls=concurrency)
 
 
 def latency(target: Target, per_second: float, seconds: float) -> dict[str, Any]:
-    with target.running() as (url, pid, make_calls):
-        # Enough calls for every set-up in flight (each takes well under a second).
-        calls = make_calls(max(64, int(per_second * 2)))
-        result = loadgen(
-            "rate", target.name, url, str(per_second), str(seconds),
-            calls=calls, work_dir=target.work_dir,
-        )  # fmt: skip
-        result.update(memory_kib(pid))
-    return result
+    # Enough calls for every set-up in flight (each takes well under a second).
+    return phase(target, "rate", per_second, seconds, calls=max(64, int(per_second * 2)))
 
 
 def idle(target: Target, connections: int) -> dict[str, Any]:
