@@ -89,10 +89,6 @@ class SignalingHub:
         self._open: set[Connection] = set()  # every connection, in a call or not
         self._sweeper: asyncio.Task[None] | None = None
 
-    @property
-    def connected_members(self) -> int:
-        return len(self._connections)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
         if (await receive())["type"] != "websocket.connect":
