@@ -27,6 +27,7 @@ from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
 from peercall.server.headers import SecurityHeadersMiddleware
 from peercall.server.limits import BucketsByKey, FailedLookupGuard
+from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
 from peercall.server.signaling import LOOKUPS_LIMITED, SignalingHub, short_id
@@ -245,7 +246,8 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
     store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
     roster = CallRoster(settings.call_capacity, settings.max_queued_signals)
     lookups = FailedLookupGuard(settings.failed_lookups_per_ip_per_minute)
-    hub = SignalingHub(settings, store, roster, lookups)
+    metrics = Metrics()
+    hub = SignalingHub(settings, store, roster, lookups, metrics)
     api = CallsApi(settings, store, roster, lookups)
     page = WEB_DIR / "index.html"
 
@@ -253,7 +255,20 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
         return FileResponse(page, headers={"cache-control": "no-cache"})
 
     async def healthz(request: Request) -> Response:
+        """Liveness: the process serves requests."""
         return json_response({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: what calls need (storage) answers; 503 says where it fails."""
+        try:
+            await store.ping()
+        except Exception as exc:
+            logger.warning("not ready: storage does not answer (%s)", type(exc).__name__)
+            return json_response({"status": "not ready", "storage": "unreachable"}, 503)
+        return json_response({"status": "ready", "storage": "ok"})
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -272,6 +287,8 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
         Route("/", index),
         Route("/c/{call_id}", index),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_page),
         Route("/api/calls", api.create, methods=["POST"]),
         Route("/api/calls", api.list_open, methods=["GET"]),
         Route("/api/calls/{call_id}", api.show, methods=["GET"]),

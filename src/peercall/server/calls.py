@@ -100,6 +100,23 @@ class CallRoster:
         """How many are in each call somebody is in, by store key (`store.call_key`)."""
         return {call_key(call_id): len(call.members) for call_id, call in self._calls.items()}
 
+    @property
+    def call_count(self) -> int:
+        return len(self._calls)
+
+    @property
+    def member_total(self) -> int:
+        return sum(len(call.members) for call in self._calls.values())
+
+    def held_signals(self) -> int:
+        """Signals waiting in open offers for somebody to join."""
+        return sum(
+            len(offer.signals)
+            for call in self._calls.values()
+            for member in call.members.values()
+            for offer in member.open_offers.values()
+        )
+
     def member_count(self, call_id: str) -> int:
         call = self._calls.get(call_id)
         return len(call.members) if call else 0

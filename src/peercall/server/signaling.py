@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from peercall.config import Settings
 from peercall.protocol import (
     Ack,
+    Answer,
     ClientMessage,
     ErrorCode,
     Join,
@@ -45,6 +46,7 @@ from peercall.server.limits import (
     TokenBucket,
 )
 from peercall.server.members import MemberLink, new_resume_token, token_hash
+from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
 from peercall.server.store import CallRecord, CallStore, EventKind
 
@@ -73,9 +75,11 @@ class SignalingHub:
         store: CallStore,
         roster: CallRoster,
         lookups: FailedLookupGuard,
+        metrics: Metrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.store = store
         self.roster = roster
         self.lookups = lookups
@@ -88,6 +92,21 @@ class SignalingHub:
         self._connections_by_address = ConnectionCounter(settings.max_connections_per_ip)
         self._open: set[Connection] = set()  # every connection, in a call or not
         self._sweeper: asyncio.Task[None] | None = None
+        # Newcomers whose answer has not gone out yet, with when they joined.
+        self._setups: dict[str, float] = {}
+        metrics.watch(
+            connections=lambda: len(self._open),
+            active_calls=lambda: roster.call_count,
+            members=lambda: len(self._links),
+            queued_signals=lambda: (
+                roster.held_signals()
+                + sum(len(link.unacknowledged) for link in self._links.values())
+            ),
+        )
+
+    def _send_error(self, connection: Connection, error: ProtocolError) -> None:
+        self.metrics.errors.labels(str(error.code)).inc()
+        connection.send(error_message(error))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI WebSocket handler: runs until the client goes away."""
@@ -101,6 +120,7 @@ class SignalingHub:
             return
         address = client_address(scope)
         if not self._connections_by_address.open(address):
+            self.metrics.errors.labels(str(ErrorCode.TOO_MANY_CONNECTIONS)).inc()
             error = error_message(ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS))
             await Connection(receive, send, self.codec, address, 0).refuse(self.codec.encode(error))
             return
@@ -151,7 +171,7 @@ class SignalingHub:
             now = loop.time()
             for connection in [c for c in self._open if c.deadline < now]:
                 self._open.discard(connection)
-                connection.send(error_message(ProtocolError(ErrorCode.TIMEOUT)))
+                self._send_error(connection, ProtocolError(ErrorCode.TIMEOUT))
                 connection.close_after_writing(POLICY_VIOLATION)
 
     async def close(self) -> None:
@@ -171,7 +191,7 @@ class SignalingHub:
             if connection.close_code is not None:
                 return False  # closed by the sweeper; what follows is not handled
             if not bucket.take():
-                connection.send(error_message(ProtocolError(ErrorCode.RATE_LIMITED)))
+                self._send_error(connection, ProtocolError(ErrorCode.RATE_LIMITED))
                 continue
             frame = event.get("text")
             if frame is None:
@@ -179,12 +199,12 @@ class SignalingHub:
             try:
                 await self._dispatch(connection, self.codec.decode(frame))
             except ProtocolError as error:
-                connection.send(error_message(error))
+                self._send_error(connection, error)
             except Exception:
                 # Never let one bad message take the connection (or others) down,
                 # and never show the client a traceback.
                 logger.exception("failed to handle a message")
-                connection.send(error_message(ProtocolError(ErrorCode.INTERNAL_ERROR)))
+                self._send_error(connection, ProtocolError(ErrorCode.INTERNAL_ERROR))
             finally:
                 # Until it joins, a connection gets a short while; then it must be
                 # heard from now and then (clients ping every 20 s). Silent sockets
@@ -214,6 +234,10 @@ class SignalingHub:
                 if not self._links[peer_id].is_new(message.seq):
                     return  # sent again after a drop; handled already
                 self._deliver(self.roster.relay(call_id, peer_id, message))
+                self.metrics.signals_relayed.labels(message.__struct_config__.tag).inc()
+                if isinstance(message, Answer) and peer_id in self._setups:
+                    started = self._setups.pop(peer_id)
+                    self.metrics.setup_seconds.observe(asyncio.get_running_loop().time() - started)
 
     def _place_of(self, connection: Connection) -> tuple[str, str]:
         if connection.call_id is None or connection.peer_id is None:
@@ -257,6 +281,8 @@ class SignalingHub:
             )
         )
         self._deliver(result.deliveries)
+        if result.peers:  # somebody is there: a set-up begins
+            self._setups[peer_id] = asyncio.get_running_loop().time()
         logger.info("join call=%s peer=%s", short_id(message.call_id), short_id(peer_id))
         await self._store_safely(
             "add member",
@@ -363,6 +389,7 @@ class SignalingHub:
             await self._end_membership(peer_id, "disconnected")
 
     async def _end_membership(self, peer_id: str, reason: LeaveReason) -> None:
+        self._setups.pop(peer_id, None)
         link = self._links.pop(peer_id, None)
         expiry = self._expiries.pop(peer_id, None)
         if expiry is not None:

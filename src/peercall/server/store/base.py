@@ -62,6 +62,9 @@ class CallStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ping(self) -> None:
+        """Raises if the storage cannot be used now (for `/readyz`)."""
+
     async def create_call(
         self, call_id: str, now: float, passcode_hash: str | None = None
     ) -> CallRecord:

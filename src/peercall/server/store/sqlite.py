@@ -134,6 +134,10 @@ class SqliteCallStore:
             await self._db.close()
             self._db = None
 
+    async def ping(self) -> None:
+        async with self.db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
     # --- writes gathered and flushed together --------------------------------------
 
     def _soon(self) -> None:
