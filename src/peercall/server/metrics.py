@@ -63,6 +63,14 @@ class Metrics:
             buckets=SETUP_BUCKETS,
             registry=self.registry,
         )
+        self._relayed: dict[str, Counter] = {}
+
+    def relayed(self, signal_type: str) -> None:
+        """Counts one relayed signal (a hot path: the labelled child is kept)."""
+        child = self._relayed.get(signal_type)
+        if child is None:
+            child = self._relayed[signal_type] = self.signals_relayed.labels(signal_type)
+        child.inc()
 
     def watch(
         self,

@@ -234,7 +234,7 @@ class SignalingHub:
                 if not self._links[peer_id].is_new(message.seq):
                     return  # sent again after a drop; handled already
                 self._deliver(self.roster.relay(call_id, peer_id, message))
-                self.metrics.signals_relayed.labels(message.__struct_config__.tag).inc()
+                self.metrics.relayed(message.__struct_config__.tag)
                 if isinstance(message, Answer) and peer_id in self._setups:
                     started = self._setups.pop(peer_id)
                     self.metrics.setup_seconds.observe(asyncio.get_running_loop().time() - started)
