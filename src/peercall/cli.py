@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -87,46 +86,14 @@ def announce(settings: Settings, out: TextIO = sys.stdout) -> None:
     out.flush()
 
 
-class NoWireDumps(logging.Filter):
-    """At debug level the WebSocket library logs every frame and header it sends or
-    receives ("< TEXT '{...}'"), and frames carry call ids, passcodes, resume tokens
-    and TURN credentials. Those lines never reach the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno <= logging.DEBUG and str(record.msg).startswith(("<", ">")))
-
-
-class NoConnectionChatter(logging.Filter):
-    """uvicorn logs three INFO lines for every WebSocket ("[accepted]", "connection
-    open", "connection closed"): a busy signaling server's log would be nothing else,
-    and writing them cost more than relaying. peercall logs joins and leaves."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno != logging.INFO:
-            return True
-        message = str(record.msg)
-        return not (message.startswith("connection ") or '"WebSocket %s"' in message)
-
-
-# uvicorn hands its "uvicorn.error" logger to the WebSocket library.
-WIRE_LOGGERS = ("uvicorn.error", "websockets")
-
-
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from peercall.logs import set_up_logging
     from peercall.server.app import create_app
     from peercall.server.tls import tls_files
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # What our log lines never show, not worked out for each of them (the logging
-    # HOWTO's "Optimization"): under load this halved the cost of logging.
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    logging.logAsyncioTasks = False  # Python 3.12+
+    set_up_logging(settings.log_level, settings.log_format)
     tls = tls_files(settings) if settings.https else None
     if tls is not None and tls.generated:
         print(
@@ -149,18 +116,13 @@ def serve(settings: Settings) -> int:
         # more memory (and CPU) than compressing a few KB of SDP saves.
         ws_per_message_deflate=False,
         lifespan="on",
+        log_config=None,  # uvicorn's loggers go through ours (text or JSON)
         # X-Forwarded-For is believed only from the proxies the operator names.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )
-    for name in WIRE_LOGGERS:  # after uvicorn.Config, which sets logging up
-        logging.getLogger(name).addFilter(NoWireDumps())
-    if settings.log_level != "debug":
-        logging.getLogger("uvicorn.error").addFilter(NoConnectionChatter())
-    # aiosqlite's debug lines quote every query's parameters (hashes, names).
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     uvicorn.Server(config).run()
     return 0
 

@@ -89,7 +89,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     resume_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30
     # Messages larger than this get a `message-too-large` error; the connection stays.
     max_message_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one JSON object per line (time, level, logger, message, event fields).
+    log_format: Literal["text", "json"] = "text"
     # Serve HTTPS (phones give the camera only to secure pages): with the given
     # certificate and key, or a self-signed one made once in the data dir.
     https: bool = False

@@ -1,9 +1,12 @@
-"""What an operator watches: liveness, readiness and Prometheus metrics."""
+"""What an operator watches: liveness, readiness, Prometheus metrics, JSON logs."""
+
+import json
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.client import candidate
+from tests.integration.client import TestClient, candidate
+from tests.servers import ServerProcess
 
 
 def metrics_text(base_url: str) -> str:
@@ -74,3 +77,31 @@ async def test_metrics_follow_a_call(server, connect):
     after = scrape(server.url)
     assert after[("peercall_active_calls", ())] == 0
     assert after[("peercall_members", ())] == 0
+
+
+async def test_json_logs_carry_one_event_per_line(tmp_path):
+    server = ServerProcess(tmp_path / "data", env={"PEERCALL_LOG_FORMAT": "json"}).start()
+    try:
+        call_id = server.create_call()
+        alice = await TestClient.connect(server.ws_url)
+        await alice.join(call_id)
+        await alice.send({"type": "leave"})
+        await alice.expect("left")
+        await alice.close()
+    finally:
+        server.stop()
+    lines = [line for line in server.log().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    # Everything logged is JSON; the rest is the banner printed for the person.
+    assert all("INFO" not in line for line in lines if not line.startswith("{"))
+    assert {"uvicorn.error", "peercall.signaling", "peercall.server"} <= {
+        entry["logger"] for entry in entries
+    }
+    short = call_id[:6] + "…"
+    events = {entry.get("event"): entry for entry in entries if "event" in entry}
+    assert events["created"]["call"] == short
+    assert events["join"]["call"] == short
+    assert events["leave"]["reason"] == "left"
+    assert events["leave"]["peer"] == events["join"]["peer"]
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert call_id not in server.log()

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peercall.config import Settings
 from peercall.ids import is_call_id, new_call_id
+from peercall.logs import log_event
 from peercall.protocol import ERROR_MESSAGES, ErrorCode
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
@@ -150,7 +151,7 @@ class CallsApi:
             passcode_hash = await hash_passcode_in_thread(wanted.passcode)
         call_id = new_call_id()
         record = await self.store.create_call(call_id, time.time(), passcode_hash)
-        logger.info("created call=%s", short_id(call_id))
+        log_event(logger, "created", call=short_id(call_id))
         return json_response(self.describe(request, call_id, record), 201)
 
     async def find(self, request: Request) -> tuple[str, CallRecord | Response]:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from peercall.config import Settings
+from peercall.logs import log_event
 from peercall.protocol import (
     Ack,
     Answer,
@@ -115,7 +116,7 @@ class SignalingHub:
         if not self._origin_allowed(scope):
             # Refused before the upgrade (HTTP 403): another site's page may not
             # use this server with its visitors' browsers.
-            logger.info("refused a WebSocket from another origin")
+            log_event(logger, "origin-refused")
             await send({"type": "websocket.close", "code": POLICY_VIOLATION})
             return
         address = client_address(scope)
@@ -283,7 +284,7 @@ class SignalingHub:
         self._deliver(result.deliveries)
         if result.peers:  # somebody is there: a set-up begins
             self._setups[peer_id] = asyncio.get_running_loop().time()
-        logger.info("join call=%s peer=%s", short_id(message.call_id), short_id(peer_id))
+        log_event(logger, "join", call=short_id(message.call_id), peer=short_id(peer_id))
         await self._store_safely(
             "add member",
             self.store.add_member(
@@ -301,7 +302,7 @@ class SignalingHub:
         if not self.passcode_attempts.may_try(record.call_key, connection.address):
             raise ProtocolError(ErrorCode.RATE_LIMITED, PASSCODE_ATTEMPTS_LIMITED)
         if not await passcode_matches_in_thread(passcode, record.passcode_hash):
-            logger.info("wrong passcode call=%s", record.call_key[:6])
+            log_event(logger, "wrong-passcode", call_key=record.call_key[:6])
             raise ProtocolError(ErrorCode.WRONG_PASSCODE)
 
     async def _resume(self, connection: Connection, message: Resume) -> None:
@@ -330,11 +331,12 @@ class SignalingHub:
         )
         for missed_message in missed:
             connection.send(missed_message)
-        logger.info(
-            "resume call=%s peer=%s (%d sent again)",
-            short_id(message.call_id),
-            short_id(message.peer_id),
-            len(missed),
+        log_event(
+            logger,
+            "resume",
+            call=short_id(message.call_id),
+            peer=short_id(message.peer_id),
+            sent_again=len(missed),
         )
         await self._record(message.call_id, "resume", message.peer_id)
 
@@ -400,7 +402,9 @@ class SignalingHub:
         if link is None:
             return
         self._deliver(self.roster.leave(link.call_id, peer_id, reason))
-        logger.info("leave call=%s peer=%s (%s)", short_id(link.call_id), short_id(peer_id), reason)
+        log_event(
+            logger, "leave", call=short_id(link.call_id), peer=short_id(peer_id), reason=reason
+        )
         await self._store_safely(
             "member left", self.store.member_left(link.call_id, peer_id, self.clock())
         )
