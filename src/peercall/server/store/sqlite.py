@@ -126,8 +126,9 @@ class SqliteCallStore:
 
     async def close(self) -> None:
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # Let it finish (at most FLUSH_DELAY and one write): cancelled while
+            # writing, it would lose the batch it holds.
+            with contextlib.suppress(Exception):
                 await self._flusher
         if self._db is not None:
             await self.flush()
