@@ -157,8 +157,14 @@ class SqliteCallStore:
         """Writes everything gathered so far, in one transaction."""
         async with self._flushing:
             pending, self._pending = self._pending, PendingWrites()
-            if pending:
+            if not pending:
+                return
+            try:
                 await self._write(pending)
+            except Exception:
+                # No half-written batch: the next transaction starts clean.
+                await self.db.rollback()
+                raise
 
     async def _write(self, pending: PendingWrites) -> None:
         db = self.db
