@@ -19,6 +19,9 @@ import msgspec
 
 DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 ENV_PREFIX = "PEERCALL_"
+# Signals held for one member (see `max_queued_signals`); also what the call roster
+# and a member's resume buffer hold when built without settings.
+DEFAULT_MAX_QUEUED_SIGNALS = 512
 
 
 class IceServer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -79,7 +82,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     passcode_attempts_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 5
     # Signals held for one member: an open offer waiting for somebody to join, or
     # messages kept for a member that is away until it resumes.
-    max_queued_signals: Annotated[int, msgspec.Meta(ge=16)] = 512
+    max_queued_signals: Annotated[int, msgspec.Meta(ge=16)] = DEFAULT_MAX_QUEUED_SIGNALS
     # A connection must `join` or `resume` this soon, and say something (clients
     # ping every 20 s) at least this often, or it is closed.
     handshake_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15

@@ -1,5 +1,6 @@
 import pytest
 
+from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
 from peercall.protocol import (
     Answer,
     Candidate,
@@ -13,7 +14,7 @@ from peercall.protocol import (
     RelayedCandidate,
     RelayedOffer,
 )
-from peercall.server.calls import DEFAULT_MAX_QUEUED_SIGNALS, CallRoster
+from peercall.server.calls import CallRoster
 
 CALL = "C" * 22
 

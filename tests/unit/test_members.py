@@ -1,10 +1,6 @@
+from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
 from peercall.protocol import PeerJoined
-from peercall.server.members import (
-    DEFAULT_MAX_UNACKNOWLEDGED,
-    MemberLink,
-    new_resume_token,
-    token_hash,
-)
+from peercall.server.members import MemberLink, new_resume_token, token_hash
 
 
 def link() -> MemberLink:
@@ -33,11 +29,11 @@ def test_acknowledged_messages_are_forgotten():
 
 def test_no_replay_when_some_of_it_is_gone_or_never_was():
     member = link()
-    for n in range(DEFAULT_MAX_UNACKNOWLEDGED + 10):
+    for n in range(DEFAULT_MAX_QUEUED_SIGNALS + 10):
         member.number(joined(n))
     assert member.replay_after(0) is None  # the first ten were dropped
     assert member.replay_after(10)[0].seq == 11
-    assert member.replay_after(DEFAULT_MAX_UNACKNOWLEDGED + 50) is None  # never sent
+    assert member.replay_after(DEFAULT_MAX_QUEUED_SIGNALS + 50) is None  # never sent
 
 
 def test_a_client_number_is_handled_once():

@@ -21,17 +21,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peercall.config import Settings
-from peercall.ids import is_call_id, new_call_id
+from peercall.ids import new_call_id
 from peercall.logs import log_event
-from peercall.protocol import ERROR_MESSAGES, ErrorCode
+from peercall.protocol import ERROR_MESSAGES, ErrorCode, ProtocolError
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.calls import CallRoster
+from peercall.server.connection import client_address
 from peercall.server.headers import SecurityHeadersMiddleware
 from peercall.server.limits import BucketsByKey, FailedLookupGuard
+from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
-from peercall.server.signaling import LOOKUPS_LIMITED, SignalingHub, short_id
+from peercall.server.signaling import SignalingHub, short_id
 from peercall.server.store import CallRecord, CallStore
 from peercall.server.store.sqlite import SqliteCallStore
 from peercall.server.tls import lan_addresses
@@ -97,10 +99,8 @@ class NewCallRequest(msgspec.Struct, forbid_unknown_fields=True):
 MAX_REQUEST_BODY_BYTES = 4096
 
 
-def client_address(request: Request) -> str:
-    """The socket's address, or the client's as a trusted proxy tells it (uvicorn
-    rewrites `client` from X-Forwarded-For only for `trusted_proxies`)."""
-    return request.client.host if request.client else "unknown"
+# HTTP statuses of what `find_call` raises (rate-limited has its own response).
+LOOKUP_STATUS = {ErrorCode.CALL_NOT_FOUND: 404, ErrorCode.CALL_ENDED: 410}
 
 
 class CallsApi:
@@ -118,8 +118,7 @@ class CallsApi:
         self.roster = roster
         self.lookups = lookups
         self.admin_token = resolve_admin_token(settings)
-        per_minute = settings.calls_per_ip_per_minute
-        self.creations_by_address = BucketsByKey(rate=per_minute / 60, burst=per_minute)
+        self.creations_by_address = BucketsByKey.per_minute(settings.calls_per_ip_per_minute)
 
     def call_url(self, request: Request, call_id: str) -> str:
         return shareable_base_url(self.settings, request) + "/c/" + call_id
@@ -134,7 +133,7 @@ class CallsApi:
         }
 
     async def create(self, request: Request) -> Response:
-        if not self.creations_by_address.take(client_address(request)):
+        if not self.creations_by_address.take(client_address(request.scope)):
             return rate_limited("Too many new calls from your address; wait a minute.")
         body = await request.body()
         if len(body) > MAX_REQUEST_BODY_BYTES:
@@ -155,19 +154,16 @@ class CallsApi:
         return json_response(self.describe(request, call_id, record), 201)
 
     async def find(self, request: Request) -> tuple[str, CallRecord | Response]:
-        """The call the path names, or the error response to give; failed lookups
-        count against the client's address (see `FailedLookupGuard`)."""
+        """The call the path names, or the error response to give (`find_call`)."""
         call_id = request.path_params["call_id"]
-        address = client_address(request)
-        if not self.lookups.may_look_up(address):
-            return call_id, rate_limited(LOOKUPS_LIMITED)
-        record = await self.store.get_call(call_id) if is_call_id(call_id) else None
-        if record is None:
-            self.lookups.failed(address)
-            return call_id, error_response(ErrorCode.CALL_NOT_FOUND, 404)
-        if record.ended:
-            return call_id, error_response(ErrorCode.CALL_ENDED, 410)
-        return call_id, record
+        try:
+            return call_id, await find_call(
+                self.store, self.lookups, call_id, client_address(request.scope)
+            )
+        except ProtocolError as error:
+            if error.code is ErrorCode.RATE_LIMITED:
+                return call_id, rate_limited(error.message)
+            return call_id, error_response(error.code, LOOKUP_STATUS[error.code])
 
     async def show(self, request: Request) -> Response:
         call_id, found = await self.find(request)

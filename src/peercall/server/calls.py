@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
 from peercall.ids import new_peer_id
 from peercall.protocol import (
     NEXT_PEER,
@@ -34,10 +35,6 @@ from peercall.protocol import (
 )
 from peercall.server.store import call_key
 
-# How many signals one open offer may hold before anybody joins (the server passes
-# `max_queued_signals`). An offer and its candidates are a few dozen at most; more
-# means a broken or hostile client.
-DEFAULT_MAX_QUEUED_SIGNALS = 512
 # Taken open offers are remembered (to route late "next" signals to their taker)
 # up to this many per member; older ones are forgotten.
 MAX_TAKEN_OPEN_OFFERS = 8
@@ -93,6 +90,8 @@ class CallRoster:
 
     def __init__(self, capacity: int, max_queued_signals: int = DEFAULT_MAX_QUEUED_SIGNALS) -> None:
         self.capacity = capacity
+        # How many signals one open offer may hold before anybody joins. An offer and
+        # its candidates are a few dozen at most; more means a broken or hostile client.
         self.max_queued_signals = max_queued_signals
         self._calls: dict[str, Call] = {}
 
@@ -103,10 +102,6 @@ class CallRoster:
     @property
     def call_count(self) -> int:
         return len(self._calls)
-
-    @property
-    def member_total(self) -> int:
-        return sum(len(call.members) for call in self._calls.values())
 
     def held_signals(self) -> int:
         """Signals waiting in open offers for somebody to join."""

@@ -32,8 +32,18 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def client_address(scope: Scope) -> str:
+    """The socket's address, or the client's as a trusted proxy tells it (uvicorn
+    rewrites `client` from X-Forwarded-For only for `trusted_proxies`)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+async def refuse(send: Send, frame: str) -> None:
+    """Accepts a WebSocket only to say why (`frame`), then closes it (1008)."""
+    with contextlib.suppress(Exception):
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": frame})
+        await send({"type": "websocket.close", "code": POLICY_VIOLATION})
 
 
 class Connection:
@@ -109,10 +119,3 @@ class Connection:
             writer.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await writer
-
-    async def refuse(self, frame: str) -> None:
-        """Accepts only to say why (`frame`), then closes (1008)."""
-        with contextlib.suppress(Exception):
-            await self.send_event({"type": "websocket.accept"})
-            await self.send_event({"type": "websocket.send", "text": frame})
-            await self.send_event({"type": "websocket.close", "code": POLICY_VIOLATION})

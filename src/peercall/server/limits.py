@@ -54,6 +54,11 @@ class BucketsByKey:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, TokenBucket] = {}
 
+    @classmethod
+    def per_minute(cls, count: int, clock: Callable[[], float] = time.monotonic) -> BucketsByKey:
+        """`count` actions a minute per key, all of them at once if need be."""
+        return cls(rate=count / 60, burst=count, clock=clock)
+
     def take(self, key: str) -> bool:
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -102,7 +107,7 @@ class FailedLookupGuard:
     bucket refills, so its answers no longer tell existing ids from others."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._failures = BucketsByKey(rate=per_minute / 60, burst=per_minute, clock=clock)
+        self._failures = BucketsByKey.per_minute(per_minute, clock)
 
     def may_look_up(self, address: str) -> bool:
         return self._failures.has_token(address)
@@ -116,7 +121,7 @@ class PasscodeGuard:
     (taken before checking), so parallel guesses cannot slip past the limit."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._attempts = BucketsByKey(rate=per_minute / 60, burst=per_minute, clock=clock)
+        self._attempts = BucketsByKey.per_minute(per_minute, clock)
 
     def may_try(self, call_key: str, address: str) -> bool:
         return self._attempts.take(f"{call_key} {address}")

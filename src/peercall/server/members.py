@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
 from peercall.protocol import ServerMessage
-
-# Messages kept for a member until it acknowledges them (the server passes
-# `max_queued_signals`). A call's set-up is a few dozen; a member that lets more pile
-# up cannot be resumed (it joins again).
-DEFAULT_MAX_UNACKNOWLEDGED = 512
 
 
 def new_resume_token() -> str:
@@ -46,7 +42,10 @@ class MemberLink:
     last_received: int | None = 0
     unacknowledged: deque[ServerMessage] = field(default_factory=deque)
     overflowed: bool = False  # some unacknowledged message was dropped: no resume
-    max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED
+    # Messages kept until acknowledged (the server passes `max_queued_signals`). A
+    # call's set-up is a few dozen; a member that lets more pile up cannot be resumed
+    # (it joins again).
+    max_unacknowledged: int = DEFAULT_MAX_QUEUED_SIGNALS
 
     def number(self, message: ServerMessage) -> ServerMessage:
         """Gives `message` the next seq and keeps it until acknowledged."""

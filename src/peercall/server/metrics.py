@@ -65,6 +65,10 @@ class Metrics:
         )
         self._relayed: dict[str, Counter] = {}
 
+    def error(self, code: str) -> None:
+        """Counts one error reply."""
+        self.errors.labels(str(code)).inc()
+
     def relayed(self, signal_type: str) -> None:
         """Counts one relayed signal (a hot path: the labelled child is kept)."""
         child = self._relayed.get(signal_type)

@@ -38,6 +38,7 @@ from peercall.server.connection import (
     Send,
     client_address,
     header,
+    refuse,
 )
 from peercall.server.ice import ice_servers_for
 from peercall.server.limits import (
@@ -46,6 +47,7 @@ from peercall.server.limits import (
     PasscodeGuard,
     TokenBucket,
 )
+from peercall.server.lookup import find_call
 from peercall.server.members import MemberLink, new_resume_token, token_hash
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
@@ -53,7 +55,6 @@ from peercall.server.store import CallRecord, CallStore, EventKind
 
 logger = logging.getLogger("peercall.signaling")
 
-LOOKUPS_LIMITED = "Too many links to calls that do not exist from your address; wait a minute."
 PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
 
 
@@ -106,7 +107,7 @@ class SignalingHub:
         )
 
     def _send_error(self, connection: Connection, error: ProtocolError) -> None:
-        self.metrics.errors.labels(str(error.code)).inc()
+        self.metrics.error(error.code)
         connection.send(error_message(error))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,9 +122,9 @@ class SignalingHub:
             return
         address = client_address(scope)
         if not self._connections_by_address.open(address):
-            self.metrics.errors.labels(str(ErrorCode.TOO_MANY_CONNECTIONS)).inc()
-            error = error_message(ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS))
-            await Connection(receive, send, self.codec, address, 0).refuse(self.codec.encode(error))
+            error = ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS)
+            self.metrics.error(error.code)
+            await refuse(send, self.codec.encode(error_message(error)))
             return
         try:
             await send({"type": "websocket.accept"})
@@ -248,14 +249,7 @@ class SignalingHub:
     async def _join(self, connection: Connection, message: Join) -> None:
         if connection.call_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
-        if not self.lookups.may_look_up(connection.address):
-            raise ProtocolError(ErrorCode.RATE_LIMITED, LOOKUPS_LIMITED)
-        record = await self.store.get_call(message.call_id)
-        if record is None:
-            self.lookups.failed(connection.address)
-            raise ProtocolError(ErrorCode.CALL_NOT_FOUND)
-        if record.ended:
-            raise ProtocolError(ErrorCode.CALL_ENDED)
+        record = await find_call(self.store, self.lookups, message.call_id, connection.address)
         if record.passcode_hash is not None:
             await self._check_passcode(connection, record, message.passcode)
         result = self.roster.join(message.call_id, message.name)
