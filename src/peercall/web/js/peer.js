@@ -155,9 +155,14 @@ export class PeerLink extends EventTarget {
     for (const kind of ["audio", "video"]) {
       const transceiver = this.#transceiverOf(kind);
       if (!transceiver || transceiver.direction === "sendrecv") continue;
-      const track = this.#outgoing[kind];
+      const track = this.#outgoing[kind] ?? null;
       if (track && !transceiver.sender.track && !transceiver.currentDirection) {
         this.pc.addTrack(track);
+      } else if (transceiver.sender.track !== track) {
+        // A transceiver that has sent before: queued ahead of the answer, in order.
+        transceiver.sender.replaceTrack(track).catch((error) => {
+          console.error("peercall: could not send our", kind, error);
+        });
       }
       transceiver.direction = "sendrecv";
     }
