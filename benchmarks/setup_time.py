@@ -41,9 +41,16 @@ from benchmarks.common import BENCHMARKS, NODE_MODULES, PeerJsServer, npm_instal
 PAGES = BENCHMARKS / "pages"
 JOIN_AND_TIME_FIRST_FRAME = """
 () => new Promise((resolve) => {
-  const video = document.getElementById("remote-video");
+  // The other person's tile (and its <video>) is made when they are known.
   const started = performance.now();
-  video.requestVideoFrameCallback(() => resolve(performance.now() - started));
+  const firstFrame = (video) =>
+    video.requestVideoFrameCallback(() => resolve(performance.now() - started));
+  new MutationObserver((changes) => {
+    for (const added of changes.flatMap((change) => [...change.addedNodes])) {
+      const video = added.querySelector?.("video");
+      if (video) firstFrame(video);
+    }
+  }).observe(document.getElementById("tiles"), { childList: true });
   document.getElementById("join").click();
 })
 """

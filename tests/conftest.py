@@ -6,11 +6,17 @@ import pytest
 from tests.clients import PythonPeer
 from tests.servers import ServerProcess
 
+# A server whose calls hold two people, for tests of a full call.
+ONE_TO_ONE = pytest.mark.server_env(PEERCALL_CALL_CAPACITY="2")
+
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A fresh peercall server with its own data dir; stopped after the test."""
-    process = ServerProcess(tmp_path / "data").start()
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """A fresh peercall server with its own data dir; stopped after the test. A test
+    marked `server_env(PEERCALL_X="...")` gets those settings."""
+    marker = request.node.get_closest_marker("server_env")
+    env = dict(marker.kwargs) if marker else {}
+    process = ServerProcess(tmp_path / "data", env=env).start()
     yield process
     process.stop()
 

@@ -21,6 +21,7 @@ DEFAULT_ICE_SERVERS: tuple[dict[str, Any], ...] = ({"urls": ["stun:stun.l.google
 ENV_PREFIX = "PEERCALL_"
 # Signals held for one member (see `max_queued_signals`); also what the call roster
 # and a member's resume buffer hold when built without settings.
+MAX_CALL_CAPACITY = 12
 DEFAULT_MAX_QUEUED_SIGNALS = 512
 
 
@@ -58,7 +59,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Bearer token for the operator's list of calls; generated and kept in the data
     # dir when not given.
     admin_token: str | None = None
-    call_capacity: Annotated[int, msgspec.Meta(ge=2, le=2)] = 2
+    # People per call. Every pair has its own peer connection (a full mesh), so each
+    # person sends their camera `call_capacity - 1` times: past about 8, uplinks and
+    # phones give out, hence the ceiling.
+    call_capacity: Annotated[int, msgspec.Meta(ge=2, le=MAX_CALL_CAPACITY)] = 6
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
     # Web pages allowed to open the signaling WebSocket, besides peercall's own

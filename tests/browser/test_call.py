@@ -6,6 +6,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.media import loudest_audio, presented_frames
+from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -100,6 +101,7 @@ def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     assert_receives_video(phone)
 
 
+@ONE_TO_ONE
 def test_a_third_person_is_told_the_call_is_full(server, new_page):
     first, second, third = new_page(), new_page(), new_page()
     link = start_call(first, server)

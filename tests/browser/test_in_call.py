@@ -27,11 +27,18 @@ def connected_pair(server, new_page) -> tuple[Page, Page, list[int]]:
 
 def count_offers_sent(page: Page) -> list[int]:
     """A one-item list holding how many offers the page sends on its WebSockets from
-    now on; call before the page opens its socket."""
+    now on for its first peer connection (the open offer the other person takes);
+    call before the page opens its socket. Offers of later peer connections (the next
+    open offer, made once the call is up) are not counted."""
     count = [0]
+    sessions: list[str] = []
 
     def on_frame(payload: str | bytes) -> None:
-        if isinstance(payload, str) and json.loads(payload).get("type") == "offer":
+        message = json.loads(payload) if isinstance(payload, str) else {}
+        if message.get("type") != "offer":
+            return
+        sessions.append(message["session"])
+        if message["session"] == sessions[0]:
             count[0] += 1
 
     page.on("websocket", lambda socket: socket.on("framesent", on_frame))

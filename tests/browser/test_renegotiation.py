@@ -23,7 +23,12 @@ window.RTCPeerConnection = class extends Native {
   }
 };
 """
-ACTIVE = "window.__peerConnections.findLast((pc) => pc.connectionState !== 'closed')"
+# The peer connection with the other person: not a closed one, nor the open offer
+# for whoever joins next (no remote description).
+ACTIVE = (
+    "window.__peerConnections.findLast((pc) => pc.connectionState !== 'closed'"
+    " && pc.remoteDescription)"
+)
 
 
 class OfferGate:
@@ -47,7 +52,8 @@ class OfferGate:
             if holding is not None:
                 holding.append(frame)
                 return
-            if self.armed and isinstance(frame, str) and json.loads(frame)["type"] == "offer":
+            message = json.loads(frame) if isinstance(frame, str) else {}
+            if self.armed and message.get("type") == "offer" and message["to"] != "next":
                 holding = [frame]
                 self._held.append((server_side, holding))
                 if len(self._held) == 2:

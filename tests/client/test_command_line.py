@@ -12,6 +12,7 @@ import pytest
 from peercall.client import CallState, TrackReceived, WrongPasscode, join
 from tests.client.checks import next_event, watch
 from tests.clients import run_peercall
+from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
 
 NO_SUCH_CALL = "A" * 22
@@ -89,6 +90,7 @@ def test_a_link_to_no_call_fails_cleanly(server, tmp_path):
     assert not recording.exists()  # no empty file left behind
 
 
+@ONE_TO_ONE
 def test_a_full_call_fails_cleanly(server, python_peers):
     link = new_call(server)
     first = python_peers(link)

@@ -22,6 +22,7 @@ from peercall.client import (
     join,
 )
 from tests.client.checks import listen, next_event, received_tracks, watch
+from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
 
 TONE_HZ = 440
@@ -131,6 +132,7 @@ async def test_joining_a_call_that_does_not_exist_raises_call_not_found(server: 
         await join(f"{server.url}/c/{'A' * 22}")
 
 
+@ONE_TO_ONE
 async def test_a_third_person_gets_call_full(server: ServerProcess, calls):
     link = await create_call(server.url)
     await calls(link, test_pattern=False)

@@ -2,6 +2,7 @@
 
 from functools import partial
 
+from tests.conftest import ONE_TO_ONE
 from tests.integration.client import TestClient, candidate
 from tests.servers import ServerProcess
 
@@ -130,6 +131,7 @@ async def leave_and_disconnect(server):
         await client.close()
 
 
+@ONE_TO_ONE
 async def test_a_third_member_is_refused_and_the_call_goes_on(server, connect):
     call_id = server.create_call()
     alice, bob, carol = await connect(), await connect(), await connect()
@@ -141,3 +143,64 @@ async def test_a_third_member_is_refused_and_the_call_goes_on(server, connect):
     await alice.send({"type": "offer", "to": bob.peer_id, "session": "s", "sdp": "v=0"})
     await alice.drain()
     assert [m["type"] for m in await bob.drain()] == ["offer"]
+
+
+async def test_a_group_call_takes_six_and_refuses_the_seventh(server, connect):
+    call_id = server.create_call()
+    members = [await connect() for _ in range(6)]
+    for count, member in enumerate(members):
+        joined = await member.join(call_id, name=f"person {count}")
+        assert joined["capacity"] == 6
+        assert [p["name"] for p in joined["peers"]] == [f"person {n}" for n in range(count)]
+    seventh = await connect()
+    await seventh.send({"type": "join", "call_id": call_id})
+    await seventh.expect_error("call-full")
+    # Everybody heard of everybody who came after them, in order.
+    for index, member in enumerate(members):
+        notices = await member.drain()
+        assert [(m["type"], m["name"]) for m in notices] == [
+            ("peer-joined", f"person {n}") for n in range(index + 1, 6)
+        ]
+
+
+async def test_a_newcomer_gets_every_members_open_offer_and_each_pair_talks(server, connect):
+    call_id = server.create_call()
+    alice, bob, carol = await connect(), await connect(), await connect()
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.drain()
+    # Alice and Bob are in a call; each prepares a peer connection for whoever is next.
+    for member, session in ((alice, "a-next"), (bob, "b-next")):
+        await member.send({"type": "offer", "to": "next", "session": session, "sdp": "v=0"})
+        await member.send(
+            {"type": "candidate", "to": "next", "session": session, "candidate": candidate(1)}
+        )
+        assert await member.drain() == []
+
+    await carol.join(call_id)
+    handed = await carol.drain()
+    assert sorted((m["type"], m["from"], m["session"]) for m in handed) == sorted(
+        [
+            ("offer", alice.peer_id, "a-next"),
+            ("candidate", alice.peer_id, "a-next"),
+            ("offer", bob.peer_id, "b-next"),
+            ("candidate", bob.peer_id, "b-next"),
+        ]
+    )
+    for member, session in ((alice, "a-next"), (bob, "b-next")):
+        notice = await member.expect("peer-joined")
+        assert (notice["peer_id"], notice["open_offer_session"]) == (carol.peer_id, session)
+        await carol.send({"type": "answer", "to": member.peer_id, "session": session, "sdp": "a"})
+        answer = await member.expect("answer")
+        assert (answer["from"], answer["session"]) == (carol.peer_id, session)
+
+    # Bob leaves; Alice and Carol are told and go on.
+    await bob.send({"type": "leave"})
+    await bob.expect("left")
+    for member in (alice, carol):
+        gone = await member.expect("peer-left")
+        assert (gone["peer_id"], gone["reason"]) == (bob.peer_id, "left")
+    await alice.send({"type": "offer", "to": carol.peer_id, "session": "again", "sdp": "v=0"})
+    assert (await carol.expect("offer"))["from"] == alice.peer_id
+    await carol.send({"type": "offer", "to": bob.peer_id, "session": "x", "sdp": "v=0"})
+    await carol.expect_error("unknown-peer")

@@ -1,5 +1,6 @@
 """A member whose connection drops takes its place back (`resume`) with nothing lost."""
 
+from tests.conftest import ONE_TO_ONE
 from tests.integration.client import TestClient, candidate
 from tests.servers import ServerProcess
 
@@ -127,6 +128,7 @@ async def test_a_place_not_resumed_in_time_is_given_up(tmp_path):
         server.stop()
 
 
+@ONE_TO_ONE
 async def test_places_are_resumed_after_a_server_restart(server, connect):
     call_id, alice, bob = await in_a_call(server, connect)
     server.stop()

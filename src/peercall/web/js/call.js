@@ -1,9 +1,11 @@
 // A call from this page's side: joins through the signaling channel, keeps one
-// PeerLink per remote member, and reports one overall state.
+// PeerLink per remote member (a full mesh: one peer connection per pair), and
+// reports one overall state.
 //
-// While alone, we keep an "open offer" (a PeerLink addressed to "next"): the
-// server hands it to whoever joins, who can answer at once.
+// While the call has room, we keep an "open offer" (a PeerLink addressed to
+// "next"): the server hands it to whoever joins next, who can answer at once.
 
+import { videoBitrateCap } from "./bandwidth.js";
 import { PeerLink } from "./peer.js";
 
 export const CallState = Object.freeze({
@@ -17,6 +19,8 @@ export const CallState = Object.freeze({
 });
 
 const SIGNAL_TYPES = ["offer", "answer", "candidate", "end-of-candidates"];
+// After every connection is up, before we prepare one for whoever comes next.
+const OPEN_OFFER_DELAY_MS = 1000;
 
 export class CallSession extends EventTarget {
   #links = new Map();
@@ -24,6 +28,9 @@ export class CallSession extends EventTarget {
   #subscriptions = null;
   #stateBeforeLoss = null;
   #passcode = "";
+  #name = "";
+  #names = new Map(); // peer id -> display name, for everybody else in the call
+  #openOfferTimer = null;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -35,29 +42,32 @@ export class CallSession extends EventTarget {
     this.state = null;
   }
 
-  /** Joins `callId`; rejects with a SignalingError (code: call-not-found, call-full…). */
-  async join(callId, { passcode = "" } = {}) {
+  /** Joins `callId` as `name`; rejects with a SignalingError (code: call-not-found,
+   * call-full…). */
+  async join(callId, { passcode = "", name = "" } = {}) {
     await this.signaling.connect();
     this.#subscribe();
     let joined;
     try {
-      joined = await this.signaling.join(callId, { passcode });
+      joined = await this.signaling.join(callId, { passcode, name });
     } catch (error) {
       this.#unsubscribe();
       throw error;
     }
     this.callId = callId;
     this.#passcode = passcode; // to join again if our place is lost
+    this.#name = name;
     this.peerId = joined.peer_id;
+    this.capacity = joined.capacity;
     this.iceServers = joined.ice_servers;
     this.iceTransportPolicy = joined.ice_transport_policy ?? "all";
-    if (joined.peers.length === 0) {
-      this.#setState(CallState.WAITING);
-      this.#makeOpenOffer();
-    } else {
-      // The people already here offer to us; their offers follow `joined`.
-      this.#setState(CallState.CONNECTING);
+    // The people already here offer to us; their offers follow `joined`.
+    this.#setState(joined.peers.length === 0 ? CallState.WAITING : CallState.CONNECTING);
+    for (const { peer_id: peerId, name: theirName } of joined.peers) {
+      this.#names.set(peerId, theirName);
+      this.#dispatch("peerjoined", { peerId, name: theirName, wasThere: true });
     }
+    this.#keepOpenOffer();
     return joined;
   }
 
@@ -94,11 +104,24 @@ export class CallSession extends EventTarget {
     return [...this.#links.values()].filter((link) => link.sendText(text)).length;
   }
 
-  /** Sends a file to the person in the call (1:1); `onProgress(bytesSent)` as it goes. */
-  sendFile(file, onProgress) {
-    const link = [...this.#links.values()].find((candidate) => candidate.canSendText);
-    if (!link) return Promise.reject(new Error("Nobody is connected to receive the file."));
-    return link.sendFile(file, onProgress);
+  /** Sends a file to everybody connected, side by side; `onProgress(bytes)` reports
+   * the slowest of them. Resolves when all have it; rejects if any could not get it. */
+  async sendFile(file, onProgress) {
+    const links = [...this.#links.values()].filter((candidate) => candidate.canSendText);
+    if (links.length === 0) throw new Error("Nobody is connected to receive the file.");
+    const sent = links.map(() => 0);
+    const transfers = links.map((link, index) =>
+      link.sendFile(file, (bytes) => {
+        sent[index] = bytes;
+        onProgress(Math.min(...sent));
+      }),
+    );
+    await Promise.all(transfers);
+  }
+
+  /** The display name of `peerId` ("" if they gave none). */
+  nameOf(peerId) {
+    return this.#names.get(peerId) ?? "";
   }
 
   /** Whether a chat message would reach anybody now. */
@@ -139,13 +162,11 @@ export class CallSession extends EventTarget {
 
   /** Our place in the call is gone (away too long): join again as someone new. */
   async #rejoin() {
-    for (const peerId of this.#links.keys()) {
-      this.dispatchEvent(new CustomEvent("peerleft", { detail: { peerId } }));
-    }
+    for (const peerId of this.#names.keys()) this.#dispatch("peerleft", { peerId, quietly: true });
     this.#closeAll();
     this.#unsubscribe();
     try {
-      await this.join(this.callId, { passcode: this.#passcode });
+      await this.join(this.callId, { passcode: this.#passcode, name: this.#name });
     } catch (error) {
       console.error("peercall: could not join again", error);
       this.#setState(CallState.SERVER_LOST);
@@ -167,9 +188,8 @@ export class CallSession extends EventTarget {
       send: (message) => this.signaling.send(message),
     });
     link.addEventListener("remotestream", (event) => {
-      this.dispatchEvent(
-        new CustomEvent("remotestream", { detail: { peerId: link.remoteId, stream: event.detail } }),
-      );
+      const peerId = link.remoteId;
+      this.#dispatch("remotestream", { peerId, name: this.nameOf(peerId), stream: event.detail });
     });
     link.addEventListener("state", () => {
       const state = link.pc.connectionState;
@@ -177,11 +197,13 @@ export class CallSession extends EventTarget {
       // the signaling socket survived it too, or the ICE restart cannot get through.
       if (state === "disconnected" || state === "failed") this.signaling.probe();
       this.#updateState();
+      if (state === "connected") this.#keepOpenOffer();
     });
     const forward = (type, as) =>
       link.addEventListener(type, (event) => {
-        const detail = { ...event.detail, peerId: link.remoteId };
-        this.dispatchEvent(new CustomEvent(as, { detail }));
+        const peerId = link.remoteId;
+        // `peerName`: the detail may have a `name` of its own (a file's).
+        this.#dispatch(as, { ...event.detail, peerId, peerName: this.nameOf(peerId) });
       });
     forward("chat", "message");
     forward("media-state", "remotemediastate");
@@ -195,11 +217,46 @@ export class CallSession extends EventTarget {
     return link;
   }
 
-  #makeOpenOffer() {
-    if (!this.#openLink) this.#openLink = this.#newLink(null);
+  /**
+   * An open offer while somebody can still join; none in a full call. Made at once
+   * when we are alone; otherwise a moment after every connection is up, because
+   * making one takes the main thread that a set-up in progress needs.
+   */
+  #keepOpenOffer() {
+    const room = this.#names.size + 1 < this.capacity;
+    clearTimeout(this.#openOfferTimer);
+    if (room && !this.#openLink) {
+      const links = [...this.#links.values()];
+      const settled =
+        links.length === this.#names.size &&
+        links.every((link) => link.pc.connectionState === "connected");
+      if (this.#names.size === 0) this.#openLink = this.#newLink(null);
+      else if (settled)
+        this.#openOfferTimer = setTimeout(() => this.#makeOpenOffer(), OPEN_OFFER_DELAY_MS);
+    }
+    if (!room && this.#openLink) {
+      // Should someone leave and another join before our next open offer reaches
+      // the server, they get this closed one: `open_offer_session` then names a
+      // session we do not have, and we offer to them directly (docs/protocol.md).
+      this.#openLink.close();
+      this.#openLink = null;
+    }
   }
 
-  #onPeerJoined({ peer_id: peerId, open_offer_session: session }) {
+  #makeOpenOffer() {
+    const room = this.#names.size + 1 < this.capacity;
+    if (room && !this.#openLink && this.#subscriptions) this.#openLink = this.#newLink(null);
+  }
+
+  /** Shares our uplink between everybody we send video to (bandwidth.js). */
+  #capBitrates() {
+    const cap = videoBitrateCap(this.#links.size);
+    for (const link of this.#links.values()) link.setVideoBitrateCap(cap);
+  }
+
+  #onPeerJoined({ peer_id: peerId, name, open_offer_session: session }) {
+    this.#names.set(peerId, name);
+    this.#dispatch("peerjoined", { peerId, name });
     const open = this.#openLink;
     if (open && session && open.session === session) {
       // They took our open offer: that peer connection is theirs now.
@@ -211,18 +268,21 @@ export class CallSession extends EventTarget {
       this.#links.get(peerId)?.close();
       this.#links.set(peerId, this.#newLink(peerId));
     }
-    this.#setState(CallState.CONNECTING);
+    if (this.state !== CallState.CONNECTED) this.#setState(CallState.CONNECTING);
+    this.#keepOpenOffer();
+    this.#capBitrates();
   }
 
   #onPeerLeft({ peer_id: peerId }) {
     this.#links.get(peerId)?.close();
     this.#links.delete(peerId);
     this.dispatchEvent(new Event("chatchange"));
-    this.dispatchEvent(new CustomEvent("peerleft", { detail: { peerId } }));
-    if (this.#links.size === 0) {
-      this.#setState(CallState.PEER_LEFT);
-      this.#makeOpenOffer();
-    }
+    this.#dispatch("peerleft", { peerId, name: this.nameOf(peerId) });
+    this.#names.delete(peerId);
+    if (this.#links.size === 0) this.#setState(CallState.PEER_LEFT);
+    else this.#updateState();
+    this.#keepOpenOffer();
+    this.#capBitrates();
   }
 
   #onSignal(message) {
@@ -232,6 +292,8 @@ export class CallSession extends EventTarget {
       link?.close();
       link = this.#newLink(message.from, message.session);
       this.#links.set(message.from, link);
+      this.#capBitrates();
+      this.#keepOpenOffer();
     }
     if (!link || link.session !== message.session) {
       console.debug("peercall: dropping a signal of an old session", message.type);
@@ -241,8 +303,10 @@ export class CallSession extends EventTarget {
   }
 
   #closeAll() {
+    clearTimeout(this.#openOfferTimer);
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
+    this.#names.clear();
     this.#openLink?.close();
     this.#openLink = null;
   }
@@ -254,6 +318,10 @@ export class CallSession extends EventTarget {
     else if (states.some((s) => s === "disconnected" || s === "failed"))
       this.#setState(CallState.RECONNECTING);
     else this.#setState(CallState.CONNECTING);
+  }
+
+  #dispatch(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   #setState(state) {

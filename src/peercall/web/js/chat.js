@@ -57,8 +57,17 @@ export class ChatPanel extends EventTarget {
     this.#append({ author, sentAt, mine }, body);
   }
 
+  /** A line about the call itself ("Ann joined"), not anybody's message. */
+  notice(text) {
+    const item = document.createElement("li");
+    item.className = "notice";
+    item.textContent = text;
+    this.log.append(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
   /** Shows a file on its way: `mine` for one we send. Returns its id for the updates. */
-  addTransfer({ id, name, size, mine }) {
+  addTransfer({ id, name, size, mine, author = mine ? "You" : "Them" }) {
     const label = document.createElement("span");
     label.className = "text";
     label.textContent = `${name} (${formatSize(size)})`;
@@ -68,7 +77,6 @@ export class ChatPanel extends EventTarget {
     progress.setAttribute("aria-label", `${mine ? "Sending" : "Receiving"} ${name}`);
     const outcome = document.createElement("span");
     outcome.className = "outcome";
-    const author = mine ? "You" : "Them";
     this.#append({ author, sentAt: new Date(), mine }, label, progress, outcome);
     this.#transfers.set(id, { name, progress, outcome, mine });
     return id;

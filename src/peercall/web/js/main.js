@@ -6,6 +6,7 @@ import { listDevices } from "./devices.js";
 import { LocalMedia } from "./local-media.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { StatsMonitor } from "./stats.js";
+import { shownName } from "./tiles.js";
 import { CallView } from "./ui.js";
 import { warmUpWebRtc } from "./warm-up.js";
 
@@ -140,14 +141,23 @@ class App {
     view.showState("joining");
     const session = new CallSession({ signaling: this.signaling, localMedia: this.media });
     session.addEventListener("state", (event) => this.onSessionState(event.detail));
-    session.addEventListener("remotestream", (event) => view.showRemoteStream(event.detail.stream));
-    session.addEventListener("peerleft", () => {
-      view.showRemoteStream(null);
-      view.showRemoteMediaState(null);
+    session.addEventListener("remotestream", ({ detail }) => {
+      view.tiles.setStream(detail.peerId, detail.stream, detail.name);
     });
-    session.addEventListener("remotemediastate", ({ detail }) => view.showRemoteMediaState(detail));
+    session.addEventListener("peerjoined", ({ detail }) => {
+      view.tiles.add(detail.peerId, detail.name);
+      if (!detail.wasThere) view.chat.notice(`${shownName(detail.name)} joined`);
+    });
+    session.addEventListener("peerleft", ({ detail }) => {
+      view.tiles.remove(detail.peerId);
+      if (!detail.quietly) view.chat.notice(`${shownName(detail.name)} left`);
+    });
+    session.addEventListener("remotemediastate", ({ detail }) => {
+      view.tiles.setMediaState(detail.peerId, detail);
+    });
     session.addEventListener("message", ({ detail }) => {
-      view.chat.add({ author: "Them", text: detail.text, sentAt: detail.sentAt });
+      const author = shownName(detail.peerName);
+      view.chat.add({ author, text: detail.text, sentAt: detail.sentAt });
     });
     session.addEventListener("relayerror", ({ detail }) => {
       view.showNotice(
@@ -158,7 +168,7 @@ class App {
     session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     try {
-      await session.join(this.callId, { passcode: this.passcode });
+      await session.join(this.callId, { passcode: this.passcode, name: view.name });
     } catch (error) {
       this.showFailure(error);
       view.showControls(this.callId ? "invited" : "home");
@@ -184,14 +194,21 @@ class App {
     this.view.stats.clear();
     if (!pc) return;
     const monitor = new StatsMonitor(pc);
-    monitor.addEventListener("stats", ({ detail }) => this.view.stats.show(detail, monitor.history));
+    monitor.addEventListener("stats", ({ detail }) =>
+      this.view.stats.show(detail, monitor.history),
+    );
     monitor.start();
     this.statsMonitor = monitor;
   }
 
   async sendFile(file) {
     const { chat } = this.view;
-    const id = chat.addTransfer({ id: crypto.randomUUID(), name: file.name, size: file.size, mine: true });
+    const id = chat.addTransfer({
+      id: crypto.randomUUID(),
+      name: file.name,
+      size: file.size,
+      mine: true,
+    });
     try {
       await this.session.sendFile(file, (bytes) => chat.updateTransfer(id, bytes));
       chat.finishTransfer(id);
@@ -200,10 +217,13 @@ class App {
     }
   }
 
-  onIncomingFile({ phase, id, name, size, bytes, blob, reason }) {
+  onIncomingFile({ phase, id: fileId, peerId, peerName, name, size, bytes, blob, reason }) {
     const { chat } = this.view;
-    if (phase === "start") chat.addTransfer({ id, name, size, mine: false });
-    else if (phase === "progress") chat.updateTransfer(id, bytes);
+    // Ids are the sender's: two people may pick the same one.
+    const id = `${peerId}/${fileId}`;
+    if (phase === "start") {
+      chat.addTransfer({ id, name, size, mine: false, author: shownName(peerName) });
+    } else if (phase === "progress") chat.updateTransfer(id, bytes);
     else if (phase === "done") chat.finishTransfer(id, blob);
     else chat.failTransfer(id, reason);
   }
@@ -213,8 +233,7 @@ class App {
     this.session = null;
     this.watchStats();
     this.view.chat.setReady(false);
-    this.view.showRemoteStream(null);
-    this.view.showRemoteMediaState(null);
+    this.view.tiles.clear();
     this.view.showControls("out-of-call");
   }
 

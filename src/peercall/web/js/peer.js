@@ -17,7 +17,9 @@ const DISCONNECTED_RESTART_MS = 3000;
 
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_");
 }
 
 export class PeerLink extends EventTarget {
@@ -34,6 +36,7 @@ export class PeerLink extends EventTarget {
   });
   #inbox = Promise.resolve();
   #restartTimer = null;
+  #videoBitrateCap = null;
 
   /**
    * @param {object} options
@@ -92,6 +95,33 @@ export class PeerLink extends EventTarget {
     });
     this.channel.addEventListener("close", () => this.#incoming.abort());
     this.pc.addEventListener("connectionstatechange", () => this.#connectionChanged());
+    // A sender has no encodings to cap until a negotiation has made them.
+    this.pc.addEventListener("signalingstatechange", () => {
+      if (this.pc.signalingState === "stable") this.#applyVideoBitrateCap();
+    });
+  }
+
+  /** At most `bitsPerSecond` of video to this person (null: no cap). See bandwidth.js. */
+  setVideoBitrateCap(bitsPerSecond) {
+    this.#videoBitrateCap = bitsPerSecond;
+    return this.#applyVideoBitrateCap();
+  }
+
+  async #applyVideoBitrateCap() {
+    const sender = this.#transceiverOf("video")?.sender;
+    if (!sender || this.pc.signalingState === "closed") return;
+    const parameters = sender.getParameters();
+    const [encoding] = parameters.encodings ?? [];
+    const wanted = this.#videoBitrateCap ?? undefined;
+    if (!encoding || encoding.maxBitrate === wanted) return;
+    if (wanted === undefined) delete encoding.maxBitrate;
+    else encoding.maxBitrate = wanted;
+    try {
+      await sender.setParameters(parameters);
+    } catch (error) {
+      // Another change of parameters got there first; the next negotiation retries.
+      console.warn("peercall: could not cap the video bitrate", error);
+    }
   }
 
   /**

@@ -4,6 +4,9 @@
 import { CallState } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { StatsPanel } from "./stats-panel.js";
+import { RemoteTiles } from "./tiles.js";
+
+const NAME_KEY = "peercall.name";
 
 export const STATUS_TEXT = Object.freeze({
   starting: "Starting your camera…",
@@ -14,7 +17,7 @@ export const STATUS_TEXT = Object.freeze({
   [CallState.CONNECTING]: "Connecting",
   [CallState.CONNECTED]: "Connected",
   [CallState.RECONNECTING]: "Reconnecting",
-  [CallState.PEER_LEFT]: "The other person left. Waiting for someone to join",
+  [CallState.PEER_LEFT]: "Everybody else left. Waiting for someone to join",
   [CallState.LEFT]: "You left the call",
   [CallState.SERVER_LOST]: "Connection to the server lost. Reconnecting…",
   "call-not-found": "Call not found. Check the link, or start a new call.",
@@ -38,7 +41,15 @@ export class CallView {
     this.camera = byId("camera");
     this.microphone = byId("microphone");
     this.localVideo = byId("local-video");
-    this.remoteVideo = byId("remote-video");
+    this.tiles = new RemoteTiles({
+      grid: byId("tiles"),
+      placeholder: byId("waiting-tile"),
+      tapToHear: byId("unmute-call"),
+    });
+    this.nameField = byId("name-field");
+    this.displayName = byId("display-name");
+    this.displayName.value = this.#storedName();
+    this.displayName.addEventListener("change", () => this.#storeName());
     this.newCallButton = byId("new-call");
     this.joinButton = byId("join");
     this.hangUpButton = byId("hang-up");
@@ -70,10 +81,6 @@ export class CallView {
         route: byId("stat-route"),
       },
     });
-    this.unmuteCallButton = byId("unmute-call");
-    this.unmuteCallButton.addEventListener("click", () => this.#unmuteCall());
-    this.remoteMuted = byId("remote-muted");
-    this.remoteCameraOff = byId("remote-camera-off");
     this.copyButton.addEventListener("click", () => this.#copyLink());
     this.chat = new ChatPanel({
       section: byId("chat"),
@@ -115,6 +122,7 @@ export class CallView {
     this.newCallButton.hidden = !(mode === "home" || mode === "out-of-call");
     this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
     this.hangUpButton.hidden = mode !== "in-call";
+    this.nameField.hidden = mode === "in-call" || mode === "none";
     this.chat.show(mode === "in-call");
     this.mediaControls.hidden = mode === "none";
     this.statsToggle.hidden = mode !== "in-call";
@@ -142,13 +150,6 @@ export class CallView {
     this.cameraButton.setAttribute("aria-pressed", String(cameraOff));
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
-  }
-
-  /** What the other side told us it sends; null when nobody is there. */
-  showRemoteMediaState(state) {
-    this.remoteMuted.hidden = !state || state.audio;
-    this.remoteCameraOff.hidden = !state || state.video;
-    this.remoteVideo.closest("figure").dataset.cameraOff = String(Boolean(state && !state.video));
   }
 
   busy() {
@@ -185,30 +186,25 @@ export class CallView {
     this.localVideo.srcObject = stream;
   }
 
-  /**
-   * Plays the other person. Where the browser blocks sound that starts on its own
-   * (autoplay rules, iOS Safari), play muted and ask for one tap to hear them.
-   */
-  showRemoteStream(stream) {
-    const video = this.remoteVideo;
-    video.closest("figure").dataset.active = stream ? "true" : "false";
-    if (video.srcObject === stream) return;
-    video.srcObject = stream;
-    this.unmuteCallButton.hidden = true;
-    if (!stream) return;
-    video.muted = false;
-    video.play().catch((error) => {
-      if (error.name !== "NotAllowedError") return;
-      video.muted = true;
-      video.play().catch(() => {});
-      this.unmuteCallButton.hidden = false;
-    });
+  /** The name others see: what was typed, kept for next time on this device. */
+  get name() {
+    return this.displayName.value.trim();
   }
 
-  #unmuteCall() {
-    this.remoteVideo.muted = false;
-    this.remoteVideo.play().catch(() => {});
-    this.unmuteCallButton.hidden = true;
+  #storedName() {
+    try {
+      return localStorage.getItem(NAME_KEY) ?? "";
+    } catch {
+      return ""; // storage blocked (private mode): nothing remembered
+    }
+  }
+
+  #storeName() {
+    try {
+      localStorage.setItem(NAME_KEY, this.name);
+    } catch {
+      // Not remembered; the name still goes with this call.
+    }
   }
 
   async #copyLink() {

@@ -1,0 +1,130 @@
+// The other people in the call: one tile each (their video, their name, and
+// "muted" / "camera off" marks), in a grid that the stylesheet sizes by count.
+// Built with createElement and textContent only: names are other people's text.
+
+/** How a person is called on screen: their name, or "Guest" if they gave none. */
+export function shownName(name) {
+  return name || "Guest";
+}
+
+function element(tag, className) {
+  const created = document.createElement(tag);
+  if (className) created.className = className;
+  return created;
+}
+
+class Tile {
+  constructor(peerId, name) {
+    this.figure = element("figure", "tile remote");
+    this.figure.dataset.peer = peerId;
+    this.figure.dataset.active = "false";
+    this.video = element("video");
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.caption = element("figcaption", "name");
+    this.marks = element("div", "remote-marks");
+    this.marks.setAttribute("aria-live", "polite");
+    this.muted = element("span", "mark");
+    this.muted.textContent = "Their microphone is muted";
+    this.cameraOff = element("span", "mark");
+    this.cameraOff.textContent = "Their camera is off";
+    this.marks.append(this.muted, this.cameraOff);
+    this.figure.append(this.video, this.caption, this.marks);
+    this.setName(name);
+    this.setMediaState(null);
+  }
+
+  setName(name) {
+    const shown = shownName(name);
+    this.caption.textContent = shown;
+    this.video.setAttribute("aria-label", `Remote video: ${shown}`);
+  }
+
+  /** What they told us they send; null before they said. */
+  setMediaState(state) {
+    this.muted.hidden = !state || state.audio;
+    this.cameraOff.hidden = !state || state.video;
+    this.figure.dataset.cameraOff = String(Boolean(state && !state.video));
+  }
+}
+
+export class RemoteTiles extends EventTarget {
+  #tiles = new Map();
+
+  /**
+   * @param {HTMLElement} grid  where tiles go
+   * @param {HTMLElement} placeholder  shown while nobody else is there
+   * @param {HTMLButtonElement} tapToHear  shown when the browser blocks sound until a tap
+   */
+  constructor({ grid, placeholder, tapToHear }) {
+    super();
+    Object.assign(this, { grid, placeholder, tapToHear });
+    tapToHear.addEventListener("click", () => this.#unmuteAll());
+    this.#layOut();
+  }
+
+  /** Adds (or renames) the tile of `peerId`. */
+  add(peerId, name) {
+    const existing = this.#tiles.get(peerId);
+    if (existing) return existing.setName(name);
+    const tile = new Tile(peerId, name);
+    this.#tiles.set(peerId, tile);
+    this.grid.append(tile.figure);
+    this.#layOut();
+  }
+
+  remove(peerId) {
+    const tile = this.#tiles.get(peerId);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.figure.remove();
+    this.#tiles.delete(peerId);
+    this.#layOut();
+  }
+
+  clear() {
+    for (const peerId of [...this.#tiles.keys()]) this.remove(peerId);
+    this.tapToHear.hidden = true;
+  }
+
+  setMediaState(peerId, state) {
+    this.#tiles.get(peerId)?.setMediaState(state);
+  }
+
+  /**
+   * Plays `peerId`'s stream in their tile. Where the browser blocks sound that
+   * starts on its own (autoplay rules, iOS Safari), play muted and ask for one tap.
+   */
+  setStream(peerId, stream, name) {
+    if (!this.#tiles.has(peerId)) this.add(peerId, name);
+    const { figure, video } = this.#tiles.get(peerId);
+    figure.dataset.active = "true";
+    if (video.srcObject === stream) return;
+    video.srcObject = stream;
+    video.muted = false;
+    video.play().catch((error) => {
+      if (error.name !== "NotAllowedError") return;
+      video.muted = true;
+      video.play().catch(() => {});
+      this.tapToHear.hidden = false;
+    });
+  }
+
+  get count() {
+    return this.#tiles.size;
+  }
+
+  #unmuteAll() {
+    for (const { video } of this.#tiles.values()) {
+      video.muted = false;
+      video.play().catch(() => {});
+    }
+    this.tapToHear.hidden = true;
+  }
+
+  #layOut() {
+    const count = this.#tiles.size;
+    this.grid.dataset.count = String(count);
+    this.placeholder.hidden = count > 0;
+  }
+}
