@@ -18,6 +18,7 @@ from peercall.client import (
     PeerLeft,
     ServerUnreachable,
     StateChanged,
+    TrackReceived,
     create_call,
     join,
 )
@@ -198,3 +199,53 @@ async def test_a_python_client_stays_in_a_call_on_a_server_that_closes_silent_so
         assert StateChanged(CallState.SERVER_RECONNECTING) not in seen  # never dropped
     finally:
         server.stop()
+
+
+async def test_three_python_clients_in_one_call_each_get_the_other_two(
+    server: ServerProcess, calls
+):
+    link = await create_call(server.url)
+    members, streams = [], []
+    for _ in range(2):
+        members.append(await calls(link))
+        streams.append(members[-1].events())  # at once: tracks may come any moment
+    async with asyncio.timeout(TIMEOUT):
+        await members[0].wait_connected()
+    states_of_first = members[0].events()  # from here on: a newcomer must not disturb
+    members.append(await calls(link))
+    streams.append(members[-1].events())
+    async with asyncio.timeout(TIMEOUT):
+        for member in members:
+            await member.wait_connected()
+
+    for index, (member, events) in enumerate(zip(members, streams, strict=True)):
+        others = {m.peer_id for n, m in enumerate(members) if n != index}
+        video_from: dict[str, object] = {}
+        async with asyncio.timeout(TIMEOUT):
+            while set(video_from) != others:
+                received = await next_event(events, TrackReceived)
+                if received.kind == "video":
+                    video_from[received.peer_id] = received.track
+            for track in video_from.values():
+                seen = await watch(track)
+                assert seen.luma_spread > 100, (member.peer_id, seen)
+        assert set(member.peers) == others
+
+    changes = []
+    while not states_of_first.queue.empty():
+        event = states_of_first.queue.get_nowait()
+        if isinstance(event, StateChanged):
+            changes.append(event.state)
+    assert changes == [], "the first was connected all along"
+
+    # The first leaves; the two others stay connected to each other.
+    first, second, third = members
+    second_events = streams[1]
+    await first.hang_up()
+    left = await next_event(second_events, PeerLeft)
+    assert left.peer_id == first.peer_id
+    assert second.state == third.state == CallState.CONNECTED
+    assert second.peers == [third.peer_id]
+    await second.send_text("still here")
+    message = await next_event(streams[2], MessageReceived)
+    assert (message.peer_id, message.text) == (second.peer_id, "still here")

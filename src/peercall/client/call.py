@@ -292,7 +292,8 @@ class Call:
             link = self._new_link(message.peer_id, session=None)
             self._links[message.peer_id] = link
             link.request_offer()
-        self._set_state(CallState.CONNECTING)
+        if self._state != CallState.CONNECTED:  # a newcomer does not disturb a group call
+            self._set_state(CallState.CONNECTING)
 
     def _on_peer_left(self, message: wire.PeerLeft) -> None:
         link = self._links.pop(message.peer_id, None)
@@ -304,6 +305,8 @@ class Call:
         if not self._links:
             self._set_state(CallState.PEER_LEFT)
             self._make_open_offer()
+        else:
+            self._update_state()
 
     def _on_signal(self, message: wire.RelayedSignal) -> None:
         link = self._links.get(message.from_)

@@ -1,0 +1,176 @@
+"""Group calls in real browsers: a tile per person, names, people coming and going
+without disturbing the others, and the uplink shared between them."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.media import presented_frames
+from tests.browser.test_call import SCREENSHOTS, status
+from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
+from tests.servers import ServerProcess
+
+CONNECT_MS = 30_000
+# bandwidth.js: UPLINK_BUDGET_BPS shared by the people we send to.
+UPLINK_BUDGET_BPS = 2_500_000
+
+# maxBitrate of the video sender of every open peer connection that has a remote side.
+VIDEO_CAPS = """
+() => window.__peerConnections
+  .filter((pc) => pc.connectionState !== "closed" && pc.remoteDescription)
+  .map((pc) => {
+    const sender = pc.getTransceivers().find((t) => t.receiver.track.kind === "video").sender;
+    return sender.getParameters().encodings[0]?.maxBitrate ?? null;
+  })
+"""
+# What the encoders aim at (outbound-rtp targetBitrate), per connection.
+VIDEO_TARGETS = """
+async () => {
+  const targets = [];
+  for (const pc of window.__peerConnections) {
+    if (pc.connectionState !== "connected") continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video") targets.push(s.targetBitrate);
+    });
+  }
+  return targets;
+}
+"""
+
+
+def tile_video(page: Page, name: str):
+    return page.get_by_label(f"Remote video: {name}", exact=True)
+
+
+def enter(page: Page, name: str, url: str, button: str) -> None:
+    page.add_init_script(RECORD_PEER_CONNECTIONS)
+    page.goto(url)
+    page.get_by_role("textbox", name="Your name").fill(name)
+    page.get_by_role("button", name=button).click()
+
+
+def start_group(page: Page, server: ServerProcess, name: str) -> str:
+    enter(page, name, server.url, "New call")
+    expect(status(page)).to_have_text("Waiting for someone to join")
+    return page.get_by_role("textbox", name="Call link").input_value()
+
+
+def assert_sees(page: Page, *names: str) -> None:
+    """A tile for each of `names` (and nobody else), each showing moving video."""
+    expect(page.locator("figure.tile")).to_have_count(len(names), timeout=CONNECT_MS)
+    page.bring_to_front()
+    for name in names:
+        video = tile_video(page, name)
+        expect(video).to_be_visible(timeout=CONNECT_MS)
+        for _ in range(10):
+            frames = presented_frames(video)
+            if frames["count"] > 10:
+                break
+        assert frames["count"] > 10, (name, frames)
+
+
+def test_three_people_see_each_other_and_a_fourth_comes_after_one_left(server, new_page):
+    ann, ben, cat = new_page(), new_page(), new_page(phone=True)
+    link = start_group(ann, server, "Ann")
+    enter(ben, "Ben", link, "Join")
+    enter(cat, "Cat", link, "Join")
+    for page in (ann, ben, cat):
+        expect(status(page)).to_have_text("Connected", timeout=CONNECT_MS)
+    assert_sees(ann, "Ben", "Cat")
+    assert_sees(ben, "Ann", "Cat")
+    assert_sees(cat, "Ann", "Ben")
+    expect(ann.get_by_role("log", name="Messages")).to_contain_text("Cat joined")
+
+    # On a laptop the two tiles sit side by side; on the phone, one above the other,
+    # and nothing scrolls sideways.
+    first, second = (tile_video(ann, name).bounding_box() for name in ("Ben", "Cat"))
+    assert first
+    assert second
+    assert abs(first["y"] - second["y"]) < 1
+    assert first["x"] + first["width"] <= second["x"]
+    first, second = (tile_video(cat, name).bounding_box() for name in ("Ann", "Ben"))
+    assert first
+    assert second
+    assert first["y"] + first["height"] <= second["y"]
+    assert cat.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    ann.evaluate("window.scrollTo(0, 0)")
+    ann.screenshot(path=SCREENSHOTS / "group-laptop.png")
+    cat.screenshot(path=SCREENSHOTS / "group-phone.png")
+
+    # A message reaches everybody, signed with the sender's name.
+    ann.get_by_role("textbox", name="Message").fill("hello both")
+    ann.get_by_role("button", name="Send", exact=True).click()
+    for page in (ben, cat):
+        log = page.get_by_role("log", name="Messages")
+        expect(log).to_contain_text("hello both")
+        expect(log.locator("li", has_text="hello both")).to_contain_text("Ann")
+
+    # The marks go on the right tile.
+    ben.get_by_role("button", name="Mute").click()
+    ben_tile = ann.locator("figure.tile", has=tile_video(ann, "Ben"))
+    cat_tile = ann.locator("figure.tile", has=tile_video(ann, "Cat"))
+    expect(ben_tile.get_by_text("Their microphone is muted")).to_be_visible()
+    expect(cat_tile.get_by_text("Their microphone is muted")).to_be_hidden()
+
+    # Cat leaves: her tile goes, the others are told and go on undisturbed.
+    cat.get_by_role("button", name="Hang up").click()
+    for page, other in ((ann, "Ben"), (ben, "Ann")):
+        expect(page.get_by_role("log", name="Messages")).to_contain_text("Cat left")
+        expect(tile_video(page, "Cat")).to_have_count(0)
+        expect(status(page)).to_have_text("Connected")
+        assert_sees(page, other)
+
+    # Somebody new joins the two who stayed.
+    dan = new_page()
+    enter(dan, "Dan", link, "Join")
+    expect(status(dan)).to_have_text("Connected", timeout=CONNECT_MS)
+    assert_sees(dan, "Ann", "Ben")
+    assert_sees(ann, "Ben", "Dan")
+    assert_sees(ben, "Ann", "Dan")
+
+
+def test_each_person_shares_their_uplink_between_the_others(server, new_page):
+    ann, ben, cat = new_page(), new_page(), new_page()
+    link = start_group(ann, server, "Ann")
+    enter(ben, "Ben", link, "Join")
+    expect(status(ben)).to_have_text("Connected", timeout=CONNECT_MS)
+    # Two people: no cap, the browser decides.
+    ann.wait_for_function(f"() => ({VIDEO_CAPS})().length === 1")
+    assert ann.evaluate(VIDEO_CAPS) == [None]
+
+    enter(cat, "Cat", link, "Join")
+    per_peer = UPLINK_BUDGET_BPS // 2
+    for page in (ann, ben, cat):
+        expect(status(page)).to_have_text("Connected", timeout=CONNECT_MS)
+        page.wait_for_function(
+            f"() => {{ const caps = ({VIDEO_CAPS})();"
+            f" return caps.length === 2 && caps.every((cap) => cap === {per_peer}); }}",
+            timeout=CONNECT_MS,
+        )
+    # The encoders aim under the cap (not just a setting nobody reads).
+    ann.wait_for_timeout(3000)
+    targets = ann.evaluate(VIDEO_TARGETS)
+    assert len(targets) == 2, targets
+    assert all(0 < target <= per_peer for target in targets), targets
+
+    # Back to two: the cap is lifted.
+    cat.get_by_role("button", name="Hang up").click()
+    ann.wait_for_function(
+        f"() => {{ const caps = ({VIDEO_CAPS})(); return caps.length === 1 && caps[0] === null; }}",
+        timeout=CONNECT_MS,
+    )
+
+
+def test_names_are_text_and_the_page_remembers_yours(server, new_page):
+    ann, ben = new_page(), new_page()
+    markup = '<img src=x onerror="document.title=1">'
+    link = start_group(ann, server, markup)
+    enter(ben, "Ben", link, "Join")
+    expect(status(ben)).to_have_text("Connected", timeout=CONNECT_MS)
+    tile = ben.locator("figure.tile")
+    expect(tile.locator("figcaption")).to_have_text(markup)
+    expect(tile.locator("img")).to_have_count(0)
+    # Next time on this device, the name is filled in already.
+    ben.goto(re.sub(r"/c/.*", "/", link))
+    expect(ben.get_by_role("textbox", name="Your name")).to_have_value("Ben")
