@@ -5,9 +5,9 @@ caller writes them out; that keeps this module testable alone and reusable by an
 transport or store. Deliveries for one recipient are returned in the order they
 must arrive.
 
-The *open offer*: a member alone in a call may send an offer and its candidates to
-"next" before anybody has joined. They are held here, in order, and handed to the
-next member who joins, right after that member's `joined`. Later signals to "next"
+The *open offer*: any member may send an offer and its candidates to "next" before
+the next person has joined. They are held here, in order, and handed to the next
+member who joins, right after that member's `joined` (every member's, in a group). Later signals to "next"
 from the same member go straight to that newcomer. This lets a joiner answer at
 once instead of waiting a round trip for an offer, and it is why a candidate sent
 before the other side exists is never lost.
