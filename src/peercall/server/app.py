@@ -25,15 +25,16 @@ from peercall.ids import new_call_id
 from peercall.logs import log_event
 from peercall.protocol import ERROR_MESSAGES, ErrorCode, ProtocolError
 from peercall.server.admin import is_authorized, resolve_admin_token
-from peercall.server.calls import CallRoster
 from peercall.server.connection import client_address
+from peercall.server.coordinator import Coordinator
 from peercall.server.headers import SecurityHeadersMiddleware
 from peercall.server.limits import BucketsByKey, FailedLookupGuard
+from peercall.server.local_coordinator import LocalCoordinator, short_id
 from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
-from peercall.server.signaling import SignalingHub, short_id
+from peercall.server.signaling import SignalingHub
 from peercall.server.store import CallRecord, CallStore
 from peercall.server.store.sqlite import SqliteCallStore
 from peercall.server.tls import lan_addresses
@@ -110,12 +111,12 @@ class CallsApi:
         self,
         settings: Settings,
         store: CallStore,
-        roster: CallRoster,
+        coordinator: Coordinator,
         lookups: FailedLookupGuard,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.roster = roster
+        self.coordinator = coordinator
         self.lookups = lookups
         self.admin_token = resolve_admin_token(settings)
         self.creations_by_address = BucketsByKey.per_minute(settings.calls_per_ip_per_minute)
@@ -123,12 +124,12 @@ class CallsApi:
     def call_url(self, request: Request, call_id: str) -> str:
         return shareable_base_url(self.settings, request) + "/c/" + call_id
 
-    def describe(self, request: Request, call_id: str, record: CallRecord) -> dict[str, Any]:
+    async def describe(self, request: Request, call_id: str, record: CallRecord) -> dict[str, Any]:
         return {
             "call_id": call_id,
             "url": self.call_url(request, call_id),
-            "members": self.roster.member_count(call_id),
-            "capacity": self.roster.capacity,
+            "members": await self.coordinator.member_count(call_id),
+            "capacity": self.coordinator.capacity,
             "passcode": record.passcode_hash is not None,
         }
 
@@ -151,7 +152,7 @@ class CallsApi:
         call_id = new_call_id()
         record = await self.store.create_call(call_id, time.time(), passcode_hash)
         log_event(logger, "created", call=short_id(call_id))
-        return json_response(self.describe(request, call_id, record), 201)
+        return json_response(await self.describe(request, call_id, record), 201)
 
     async def find(self, request: Request) -> tuple[str, CallRecord | Response]:
         """The call the path names, or the error response to give (`find_call`)."""
@@ -169,7 +170,7 @@ class CallsApi:
         call_id, found = await self.find(request)
         if isinstance(found, Response):
             return found
-        return json_response(self.describe(request, call_id, found))
+        return json_response(await self.describe(request, call_id, found))
 
     async def qr_code(self, request: Request) -> Response:
         """The call link as a QR code (SVG), for a phone to scan off the screen."""
@@ -188,7 +189,7 @@ class CallsApi:
                 ErrorCode.UNAUTHORIZED, 401, "This list needs the operator's admin token."
             )
         # Keys, not ids: the operator sees that calls exist, not their links.
-        members = self.roster.members_by_call_key()
+        members = await self.coordinator.members_by_call_key()
         calls = [
             {
                 "call_key": record.call_key,
@@ -202,11 +203,11 @@ class CallsApi:
         return json_response({"calls": calls})
 
 
-async def end_idle_calls(settings: Settings, store: CallStore, roster: CallRoster) -> int:
+async def end_idle_calls(settings: Settings, store: CallStore, coordinator: Coordinator) -> int:
     """End every call that nobody has been in for `call_ttl_seconds`."""
     ended = 0
     now = time.time()
-    live = roster.members_by_call_key()
+    live = await coordinator.members_by_call_key()
     for key in await store.idle_calls(now - settings.call_ttl_seconds):
         if key not in live:
             await store.end_call(key, now)
@@ -214,12 +215,12 @@ async def end_idle_calls(settings: Settings, store: CallStore, roster: CallRoste
     return ended
 
 
-async def sweep_forever(settings: Settings, store: CallStore, roster: CallRoster) -> None:
+async def sweep_forever(settings: Settings, store: CallStore, coordinator: Coordinator) -> None:
     interval = min(60.0, settings.call_ttl_seconds / 4)
     while True:
         await asyncio.sleep(interval)
         try:
-            await end_idle_calls(settings, store, roster)
+            await end_idle_calls(settings, store, coordinator)
         except Exception:
             logger.exception("could not end idle calls")
 
@@ -241,11 +242,11 @@ class SignalingFirst:
 
 def create_app(settings: Settings, store: CallStore | None = None) -> SignalingFirst:
     store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
-    roster = CallRoster(settings.call_capacity, settings.max_queued_signals)
+    coordinator = LocalCoordinator(settings, store)
     lookups = FailedLookupGuard(settings.failed_lookups_per_ip_per_minute)
     metrics = Metrics()
-    hub = SignalingHub(settings, store, roster, lookups, metrics)
-    api = CallsApi(settings, store, roster, lookups)
+    hub = SignalingHub(settings, store, coordinator, lookups, metrics)
+    api = CallsApi(settings, store, coordinator, lookups)
     page = WEB_DIR / "index.html"
 
     async def index(request: Request) -> Response:
@@ -258,7 +259,7 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
     async def readyz(request: Request) -> Response:
         """Readiness: what calls need (storage) answers; 503 says where it fails."""
         try:
-            await store.ping()
+            await coordinator.ping()
         except Exception as exc:
             logger.warning("not ready: storage does not answer (%s)", type(exc).__name__)
             return json_response({"status": "not ready", "storage": "unreachable"}, 503)
@@ -270,7 +271,8 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
-        sweeper = asyncio.create_task(sweep_forever(settings, store, roster))
+        await coordinator.start()
+        sweeper = asyncio.create_task(sweep_forever(settings, store, coordinator))
         try:
             yield
         finally:
@@ -278,6 +280,7 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await hub.close()
+            await coordinator.close()
             await store.close()
 
     routes = [

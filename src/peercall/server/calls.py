@@ -7,10 +7,10 @@ must arrive.
 
 The *open offer*: any member may send an offer and its candidates to "next" before
 the next person has joined. They are held here, in order, and handed to the next
-member who joins, right after that member's `joined` (every member's, in a group). Later signals to "next"
-from the same member go straight to that newcomer. This lets a joiner answer at
-once instead of waiting a round trip for an offer, and it is why a candidate sent
-before the other side exists is never lost.
+member who joins, right after that member's `joined` (every member's, in a group).
+Later signals to "next" from the same member go straight to that newcomer. This lets
+a joiner answer at once instead of waiting a round trip for an offer, and it is why a
+candidate sent before the other side exists is never lost.
 """
 
 from __future__ import annotations

@@ -76,9 +76,13 @@ class Connection:
         self.close_code: int | None = None
 
     def send(self, message: ServerMessage) -> None:
+        self.send_text(self.codec.encode(message))
+
+    def send_text(self, frame: str) -> None:
+        """Sends a message already encoded (as it comes out of Redis)."""
         if self.finishing:
             return
-        self.outbox.append(self.codec.encode(message))
+        self.outbox.append(frame)
         self._write_soon()
 
     def _write_soon(self) -> None:

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from peercall.config import Settings
@@ -19,7 +20,6 @@ from peercall.protocol import (
     Join,
     Joined,
     Leave,
-    LeaveReason,
     Left,
     MessageCodec,
     Ping,
@@ -29,7 +29,6 @@ from peercall.protocol import (
     Resumed,
     error_message,
 )
-from peercall.server.calls import CallRoster, Delivery
 from peercall.server.connection import (
     POLICY_VIOLATION,
     Connection,
@@ -47,35 +46,29 @@ from peercall.server.limits import (
     PasscodeGuard,
     TokenBucket,
 )
+from peercall.server.local_coordinator import short_id
 from peercall.server.lookup import find_call
-from peercall.server.members import MemberLink, new_resume_token, token_hash
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
-from peercall.server.store import CallRecord, CallStore, EventKind
+from peercall.server.store import CallRecord, CallStore, EventKind, call_key
+
+if TYPE_CHECKING:
+    from peercall.server.coordinator import Coordinator
 
 logger = logging.getLogger("peercall.signaling")
 
 PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
 
 
-def short_id(identifier: str) -> str:
-    """Enough of an id to follow it in logs without handing out the call link."""
-    return identifier[:6] + "…"
-
-
 class SignalingHub:
-    """Serves every signaling connection of this process.
-
-    A member (`MemberLink`) outlives its connection for `resume_seconds`: while it is
-    away, what is sent to it is numbered and kept, and `resume` on a new connection
-    delivers it all, in order, once.
-    """
+    """Serves every signaling connection of this process: what clients say is checked
+    here; who is in which call, and what each member is owed, is the coordinator's."""
 
     def __init__(
         self,
         settings: Settings,
         store: CallStore,
-        roster: CallRoster,
+        coordinator: Coordinator,
         lookups: FailedLookupGuard,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
@@ -83,14 +76,11 @@ class SignalingHub:
         self.settings = settings
         self.metrics = metrics
         self.store = store
-        self.roster = roster
+        self.coordinator = coordinator
         self.lookups = lookups
         self.passcode_attempts = PasscodeGuard(settings.passcode_attempts_per_minute)
         self.clock = clock
         self.codec = MessageCodec(settings.max_message_bytes)
-        self._links: dict[str, MemberLink] = {}  # by peer id: everybody in a call
-        self._connections: dict[str, Connection] = {}  # by peer id: those connected now
-        self._expiries: dict[str, asyncio.TimerHandle] = {}  # by peer id: those away
         self._connections_by_address = ConnectionCounter(settings.max_connections_per_ip)
         self._open: set[Connection] = set()  # every connection, in a call or not
         self._sweeper: asyncio.Task[None] | None = None
@@ -98,12 +88,9 @@ class SignalingHub:
         self._setups: dict[str, float] = {}
         metrics.watch(
             connections=lambda: len(self._open),
-            active_calls=lambda: roster.call_count,
-            members=lambda: len(self._links),
-            queued_signals=lambda: (
-                roster.held_signals()
-                + sum(len(link.unacknowledged) for link in self._links.values())
-            ),
+            active_calls=lambda: coordinator.counts()[0],
+            members=lambda: coordinator.counts()[1],
+            queued_signals=lambda: coordinator.counts()[2],
         )
 
     def _send_error(self, connection: Connection, error: ProtocolError) -> None:
@@ -226,16 +213,16 @@ class SignalingHub:
             case Leave():
                 call_id, peer_id = self._place_of(connection)
                 connection.call_id = connection.peer_id = None
-                await self._end_membership(peer_id, "left")
+                self._setups.pop(peer_id, None)
+                await self.coordinator.leave(peer_id, "left")
                 connection.send(Left(call_id=call_id))
             case Ack(seq=seq):
                 _, peer_id = self._place_of(connection)
-                self._links[peer_id].acknowledge(seq)
+                await self.coordinator.acknowledge(peer_id, seq)
             case _:
                 call_id, peer_id = self._place_of(connection)
-                if not self._links[peer_id].is_new(message.seq):
+                if not await self.coordinator.relay(call_id, peer_id, message):
                     return  # sent again after a drop; handled already
-                self._deliver(self.roster.relay(call_id, peer_id, message))
                 self.metrics.relayed(message.__struct_config__.tag)
                 if isinstance(message, Answer) and peer_id in self._setups:
                     started = self._setups.pop(peer_id)
@@ -252,39 +239,27 @@ class SignalingHub:
         record = await find_call(self.store, self.lookups, message.call_id, connection.address)
         if record.passcode_hash is not None:
             await self._check_passcode(connection, record, message.passcode)
-        result = self.roster.join(message.call_id, message.name)
-        peer_id = result.member.peer_id
-        token = new_resume_token()
-        self._links[peer_id] = MemberLink(
-            message.call_id,
-            peer_id,
-            token_hash(token),
-            max_unacknowledged=self.settings.max_queued_signals,
-        )
-        self._attach(connection, message.call_id, peer_id)
+        entry = await self.coordinator.join(message.call_id, message.name)
+        peer_id = entry.peer_id
+        connection.call_id, connection.peer_id = message.call_id, peer_id
         connection.send(
             Joined(
                 call_id=message.call_id,
                 peer_id=peer_id,
-                peers=result.peers,
+                peers=entry.peers,
                 ice_servers=ice_servers_for(self.settings, peer_id),
-                capacity=self.roster.capacity,
+                capacity=self.coordinator.capacity,
                 ice_transport_policy=self.settings.ice_transport_policy,
-                resume_token=token,
+                resume_token=entry.resume_token,
                 resume_seconds=self.settings.resume_seconds,
                 ping_seconds=min(20.0, self.settings.idle_seconds / 3),
             )
         )
-        self._deliver(result.deliveries)
-        if result.peers:  # somebody is there: a set-up begins
+        # Now what the others had for it (an open offer), after its `joined`.
+        await self.coordinator.attach(peer_id, connection, after_seq=0)
+        if entry.peers:  # somebody is there: a set-up begins
             self._setups[peer_id] = asyncio.get_running_loop().time()
         log_event(logger, "join", call=short_id(message.call_id), peer=short_id(peer_id))
-        await self._store_safely(
-            "add member",
-            self.store.add_member(
-                message.call_id, peer_id, message.name, token_hash(token), self.clock()
-            ),
-        )
         await self._record(message.call_id, "join", peer_id)
 
     async def _check_passcode(
@@ -302,111 +277,29 @@ class SignalingHub:
     async def _resume(self, connection: Connection, message: Resume) -> None:
         if connection.call_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
-        link = self._links.get(message.peer_id) or await self._restore(message)
-        if link.call_id != message.call_id or not link.holds_token(message.resume_token):
-            raise ProtocolError(ErrorCode.RESUME_FAILED)
-        missed = link.replay_after(message.last_seq)
-        if missed is None:
-            # Something it missed is gone: its place cannot be made whole.
-            await self._end_membership(message.peer_id, "disconnected")
-            raise ProtocolError(ErrorCode.RESUME_FAILED)
-        previous = self._connections.get(message.peer_id)
-        if previous is not None:
-            # The old socket is dead but not yet noticed: the new one takes over.
-            previous.call_id = previous.peer_id = None
-            previous.finish_writing()
-        self._attach(connection, message.call_id, message.peer_id)
+        last_received = await self.coordinator.resume(
+            message.call_id, message.peer_id, message.resume_token, message.last_seq
+        )
+        connection.call_id, connection.peer_id = message.call_id, message.peer_id
         connection.send(
-            Resumed(
-                call_id=message.call_id,
-                peer_id=message.peer_id,
-                last_received=link.last_received,
-            )
+            Resumed(call_id=message.call_id, peer_id=message.peer_id, last_received=last_received)
         )
-        for missed_message in missed:
-            connection.send(missed_message)
-        log_event(
-            logger,
-            "resume",
-            call=short_id(message.call_id),
-            peer=short_id(message.peer_id),
-            sent_again=len(missed),
-        )
+        # Then every numbered message it missed, in order, and new ones after them.
+        await self.coordinator.attach(message.peer_id, connection, after_seq=message.last_seq)
+        log_event(logger, "resume", call=short_id(message.call_id), peer=short_id(message.peer_id))
         await self._record(message.call_id, "resume", message.peer_id)
-
-    async def _restore(self, message: Resume) -> MemberLink:
-        """A member this process does not know: it was there before a restart."""
-        record = await self.store.get_member(message.call_id, message.peer_id)
-        call = await self.store.get_call(message.call_id)
-        if record is None or record.left_at is not None or call is None or call.ended:
-            raise ProtocolError(ErrorCode.RESUME_FAILED)
-        link = MemberLink(
-            message.call_id,
-            message.peer_id,
-            record.resume_token_hash,
-            # Numbering goes on from what the member has; what it sent is unknown.
-            next_seq=message.last_seq + 1,
-            last_received=None,
-            max_unacknowledged=self.settings.max_queued_signals,
-        )
-        if not link.holds_token(message.resume_token):
-            raise ProtocolError(ErrorCode.RESUME_FAILED)
-        try:
-            self.roster.restore(message.call_id, message.peer_id, record.name)
-        except ProtocolError:
-            raise ProtocolError(ErrorCode.RESUME_FAILED) from None
-        self._links[message.peer_id] = link
-        return link
-
-    def _attach(self, connection: Connection, call_id: str, peer_id: str) -> None:
-        connection.call_id, connection.peer_id = call_id, peer_id
-        self._connections[peer_id] = connection
-        expiry = self._expiries.pop(peer_id, None)
-        if expiry is not None:
-            expiry.cancel()
 
     async def _connection_lost(self, connection: Connection) -> None:
         peer_id = connection.peer_id
-        if peer_id is None or self._connections.get(peer_id) is not connection:
+        if peer_id is None:
             return
-        del self._connections[peer_id]
         connection.call_id = connection.peer_id = None
-        if self.settings.resume_seconds <= 0:
-            await self._end_membership(peer_id, "disconnected")
-            return
-        loop = asyncio.get_running_loop()
-        self._expiries[peer_id] = loop.call_later(
-            self.settings.resume_seconds,
-            lambda: loop.create_task(self._expire(peer_id)),
-        )
-
-    async def _expire(self, peer_id: str) -> None:
-        if peer_id not in self._connections:
-            await self._end_membership(peer_id, "disconnected")
-
-    async def _end_membership(self, peer_id: str, reason: LeaveReason) -> None:
-        self._setups.pop(peer_id, None)
-        link = self._links.pop(peer_id, None)
-        expiry = self._expiries.pop(peer_id, None)
-        if expiry is not None:
-            expiry.cancel()
-        connection = self._connections.pop(peer_id, None)
-        if connection is not None:
-            connection.call_id = connection.peer_id = None
-        if link is None:
-            return
-        self._deliver(self.roster.leave(link.call_id, peer_id, reason))
-        log_event(
-            logger, "leave", call=short_id(link.call_id), peer=short_id(peer_id), reason=reason
-        )
-        await self._store_safely(
-            "member left", self.store.member_left(link.call_id, peer_id, self.clock())
-        )
-        await self._record(link.call_id, "leave", peer_id)
+        await self.coordinator.detach(peer_id, connection)
 
     async def _record(self, call_id: str, kind: EventKind, peer_id: str) -> None:
         await self._store_safely(
-            f"record {kind}", self.store.record_event(call_id, kind, peer_id, self.clock())
+            f"record {kind}",
+            self.store.record_event(call_key(call_id), kind, peer_id, self.clock()),
         )
 
     async def _store_safely(self, what: str, work: Awaitable[None]) -> None:
@@ -415,15 +308,3 @@ class SignalingHub:
             await work
         except Exception:
             logger.exception("could not %s", what)
-
-    def _deliver(self, deliveries: Iterable[Delivery]) -> None:
-        """Numbers each message for its recipient and sends it if connected; a member
-        who is away gets it on `resume`."""
-        for delivery in deliveries:
-            link = self._links.get(delivery.to)
-            if link is None:
-                continue
-            numbered = link.number(delivery.message)
-            recipient = self._connections.get(delivery.to)
-            if recipient is not None:
-                recipient.send(numbered)

@@ -73,9 +73,10 @@ class CallStore(Protocol):
     async def get_call(self, call_id: str) -> CallRecord | None: ...
 
     async def record_event(
-        self, call_id: str, kind: EventKind, peer_id: str | None, now: float
+        self, key: str, kind: EventKind, peer_id: str | None, now: float
     ) -> None:
-        """Append to the call's history and mark it active at `now`."""
+        """Append to the history of the call with this key (`call_key`) and mark it
+        active at `now`."""
 
     async def end_call(self, key: str, now: float) -> None:
         """Mark the call ended (its link stops working) and record `ended`. By key: the

@@ -196,9 +196,8 @@ class SqliteCallStore:
         self._soon()
 
     async def record_event(
-        self, call_id: str, kind: EventKind, peer_id: str | None, now: float
+        self, key: str, kind: EventKind, peer_id: str | None, now: float
     ) -> None:
-        key = call_key(call_id)
         self._event(key, kind, peer_id, now)
         self._pending.activity[key] = max(now, self._pending.activity.get(key, now))
 

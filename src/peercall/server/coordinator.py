@@ -1,0 +1,68 @@
+"""Who is in which call and what each member is owed, behind one interface.
+
+The signaling hub (`signaling.py`) speaks to clients: validation, limits, passcodes.
+A coordinator keeps the members, routes their signals and numbers what each one is
+sent, so that a member can resume on a new connection without losing a message.
+Two of them: `LocalCoordinator` keeps it all in this process (one server, SQLite for
+what must survive a restart); `RedisCoordinator` keeps it in Redis, so that several
+server processes serve the same calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from peercall.protocol import LeaveReason, PeerInfo, Signal
+from peercall.server.connection import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A new member's place: its id, who was there, and the token to resume it."""
+
+    peer_id: str
+    peers: list[PeerInfo]
+    resume_token: str
+
+
+class Coordinator(Protocol):
+    capacity: int
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raises if calls cannot be served now (for `/readyz`)."""
+
+    async def join(self, call_id: str, name: str) -> Entry:
+        """A new member (raises `call-full`). What the others owe it (an open offer)
+        waits until `attach`, so that it comes after the member's `joined`."""
+
+    async def resume(self, call_id: str, peer_id: str, token: str, last_seq: int) -> int | None:
+        """Checks a member's claim to its place (raises `resume-failed`) and forgets
+        what it has got; returns the last client seq handled, None if unknown."""
+
+    async def attach(self, peer_id: str, connection: Connection, after_seq: int) -> None:
+        """From now on the member's messages go to `connection`, starting with those
+        after `after_seq` that it has not got. A connection it had before is let go."""
+
+    async def detach(self, peer_id: str, connection: Connection) -> None:
+        """The member's connection is gone: its place is kept `resume_seconds`."""
+
+    async def relay(self, call_id: str, peer_id: str, signal: Signal) -> bool:
+        """Routes a member's signal; False if it was a repeat (same client seq)."""
+
+    async def acknowledge(self, peer_id: str, seq: int) -> None: ...
+
+    async def leave(self, peer_id: str, reason: LeaveReason) -> str | None:
+        """The member leaves; the others are told. Returns its call id, if it had one."""
+
+    async def member_count(self, call_id: str) -> int: ...
+
+    async def members_by_call_key(self) -> dict[str, int]:
+        """How many are in each call somebody is in, by store key (`store.call_key`)."""
+
+    def counts(self) -> tuple[int, int, int]:
+        """For /metrics: (calls, members, queued signals) this process knows of."""
