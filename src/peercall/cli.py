@@ -43,6 +43,11 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cert", help="TLS certificate (PEM) for --https")
     parser.add_argument("--key", help="TLS private key (PEM) for --https")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep calls in Redis (redis://HOST:PORT/DB) so several servers share them",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -55,6 +60,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "https": args.https,
         "tls_cert": args.cert,
         "tls_key": args.key,
+        "redis_url": args.redis,
     }
     if args.ice_servers is not None:
         try:

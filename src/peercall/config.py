@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # People per call. Every pair has its own peer connection (a full mesh), so each
     # person sends their camera `call_capacity - 1` times: past about 8, uplinks and
     # phones give out, hence the ceiling.
+    # Redis (e.g. "redis://127.0.0.1:6379/0"): calls, members, queued signals and
+    # fan-out live there, so several peercall processes serve the same calls. None:
+    # one process, calls in SQLite under `data_dir`.
+    redis_url: str | None = None
     call_capacity: Annotated[int, msgspec.Meta(ge=2, le=MAX_CALL_CAPACITY)] = 6
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600

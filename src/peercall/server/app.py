@@ -241,8 +241,16 @@ class SignalingFirst:
 
 
 def create_app(settings: Settings, store: CallStore | None = None) -> SignalingFirst:
-    store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
-    coordinator = LocalCoordinator(settings, store)
+    coordinator: Coordinator
+    if settings.redis_url:
+        from peercall.server.redis_coordinator import RedisCoordinator
+        from peercall.server.store.redis import RedisCallStore
+
+        store = store or RedisCallStore(settings.redis_url)
+        coordinator = RedisCoordinator(settings, store)
+    else:
+        store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")
+        coordinator = LocalCoordinator(settings, store)
     lookups = FailedLookupGuard(settings.failed_lookups_per_ip_per_minute)
     metrics = Metrics()
     hub = SignalingHub(settings, store, coordinator, lookups, metrics)

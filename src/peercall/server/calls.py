@@ -112,6 +112,13 @@ class CallRoster:
             for offer in member.open_offers.values()
         )
 
+    def adopt(self, call: Call) -> None:
+        """Serve `call` as it is (a coordinator that keeps calls elsewhere loads one)."""
+        self._calls[call.call_id] = call
+
+    def call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
     def member_count(self, call_id: str) -> int:
         call = self._calls.get(call_id)
         return len(call.members) if call else 0

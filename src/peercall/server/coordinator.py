@@ -56,8 +56,8 @@ class Coordinator(Protocol):
 
     async def acknowledge(self, peer_id: str, seq: int) -> None: ...
 
-    async def leave(self, peer_id: str, reason: LeaveReason) -> str | None:
-        """The member leaves; the others are told. Returns its call id, if it had one."""
+    async def leave(self, peer_id: str, reason: LeaveReason) -> None:
+        """The member leaves (for good); the others are told."""
 
     async def member_count(self, call_id: str) -> int: ...
 

@@ -145,7 +145,7 @@ class LocalCoordinator:
     async def acknowledge(self, peer_id: str, seq: int) -> None:
         self._links[peer_id].acknowledge(seq)
 
-    async def leave(self, peer_id: str, reason: LeaveReason) -> str | None:
+    async def leave(self, peer_id: str, reason: LeaveReason) -> None:
         link = self._links.pop(peer_id, None)
         expiry = self._expiries.pop(peer_id, None)
         if expiry is not None:
@@ -154,7 +154,7 @@ class LocalCoordinator:
         if connection is not None:
             connection.call_id = connection.peer_id = None
         if link is None:
-            return None
+            return
         self._deliver(self.roster.leave(link.call_id, peer_id, reason))
         log_event(
             logger, "leave", call=short_id(link.call_id), peer=short_id(peer_id), reason=reason
@@ -164,7 +164,6 @@ class LocalCoordinator:
         await self._store_safely(
             "record leave", self.store.record_event(call_key(link.call_id), "leave", peer_id, now)
         )
-        return link.call_id
 
     async def member_count(self, call_id: str) -> int:
         return self.roster.member_count(call_id)

@@ -1,0 +1,149 @@
+"""Three peercall processes and one Redis: any process serves any call, a member whose
+process dies resumes through another without losing a signal, and a Redis restart is
+survived. Everything real: `redis-server`, `peercall serve --redis`, WebSockets."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.integration.client import TestClient, candidate
+from tests.integration.test_resume import resume, signal
+
+
+async def test_a_call_made_on_one_process_is_joined_on_two_others(cluster, connect_to):
+    maker, first, second = cluster
+    call_id = maker.create_call()
+    alice, bob = await connect_to(first), await connect_to(second)
+    await alice.join(call_id, name="Alice")
+    # An open offer and its candidates, held until somebody joins (on another process).
+    await alice.send({"type": "offer", "to": "next", "session": "s", "sdp": "v=0 open"})
+    for n in range(10):
+        await alice.send(
+            {"type": "candidate", "to": "next", "session": "s", "candidate": candidate(n)}
+        )
+    assert await alice.drain() == []
+
+    joined = await bob.join(call_id, name="Bob")
+    assert [(p["peer_id"], p["name"]) for p in joined["peers"]] == [(alice.peer_id, "Alice")]
+    handed = await bob.drain()
+    assert [m["type"] for m in handed] == ["offer"] + ["candidate"] * 10
+    assert [m["candidate"] for m in handed[1:]] == [candidate(n) for n in range(10)]
+    notice = await alice.expect("peer-joined")
+    assert (notice["peer_id"], notice["open_offer_session"]) == (bob.peer_id, "s")
+
+    await bob.send({"type": "answer", "to": alice.peer_id, "session": "s", "sdp": "v=0 a"})
+    for n in range(5):
+        await bob.send(
+            {"type": "candidate", "to": alice.peer_id, "session": "s", "candidate": candidate(n)}
+        )
+    back = [await alice.receive() for _ in range(6)]
+    assert [m["type"] for m in back] == ["answer"] + ["candidate"] * 5
+    # Every process sees the same call.
+    for server in cluster:
+        assert server.describe_call(call_id)["members"] == 2
+
+    await bob.send({"type": "leave"})
+    await bob.expect("left")
+    assert (await alice.expect("peer-left"))["reason"] == "left"
+    assert maker.describe_call(call_id)["members"] == 1
+
+
+async def test_the_process_of_a_member_dies_and_it_resumes_on_another_losing_nothing(
+    cluster, connect_to
+):
+    first, doomed, spare = cluster
+    call_id = first.create_call()
+    alice, bob = await connect_to(first), await connect_to(doomed)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    await alice.send(signal("offer", bob.peer_id, 0))
+    received = [await bob.receive() for _ in range(1)]
+
+    doomed.process.kill()  # no goodbye: SIGKILL
+    doomed.process.wait()
+    for n in range(20):  # while Bob's process is dead
+        await alice.send(signal("candidate", bob.peer_id, n))
+    await alice.drain()
+
+    bob = await resume(bob, spare, call_id)
+    resumed = await bob.expect("resumed")
+    assert (resumed["peer_id"], resumed["last_received"]) == (bob.peer_id, 0)
+    received += await bob.drain()
+    numbers = [int(m["candidate"]["candidate"].split()[0].split(":")[1]) for m in received[1:]]
+    assert received[0]["type"] == "offer"
+    assert numbers == list(range(20))  # every one, once, in order (seq checked too)
+
+    # Bob numbers his own signals: one sent twice (after a drop) is relayed once.
+    await bob.send(signal("answer", alice.peer_id, 1, seq=1))
+    await bob.send(signal("answer", alice.peer_id, 1, seq=1))
+    await bob.drain()
+    answers = [m for m in await alice.drain() if m["type"] == "answer"]
+    assert len(answers) == 1
+    # Alice never saw Bob leave: to her, the call simply went on.
+    assert all(m["type"] != "peer-left" for m in await alice.drain())
+
+
+@pytest.mark.server_env(PEERCALL_RESUME_SECONDS="3")
+async def test_a_member_whose_process_died_and_who_never_came_back_leaves(cluster, connect_to):
+    first, doomed, _ = cluster
+    call_id = first.create_call()
+    alice, bob = await connect_to(first), await connect_to(doomed)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    doomed.process.kill()
+    doomed.process.wait()
+    # Noticed when the process stops renewing its key (6 s), then 3 s to come back.
+    async with asyncio.timeout(30):
+        gone = await expect_eventually(alice, "peer-left")
+    assert (gone["peer_id"], gone["reason"]) == (bob.peer_id, "disconnected")
+    assert first.describe_call(call_id)["members"] == 1
+
+
+async def expect_eventually(client: TestClient, kind: str) -> dict:
+    """The next message of `kind`, pinging meanwhile so the server keeps the socket."""
+    while True:
+        await client.send({"type": "ping"})
+        while (message := await client.receive())["type"] != "pong":
+            if message["type"] == kind:
+                return message
+        await asyncio.sleep(1)
+
+
+async def test_the_servers_recover_when_redis_restarts(cluster, connect_to, redis_server):
+    first, second, third = cluster
+    call_id = first.create_call()
+    alice, bob = await connect_to(first), await connect_to(second)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+
+    redis_server.restart()
+
+    # The call goes on: a signal crosses processes again (a retry or two at most).
+    async with asyncio.timeout(20):
+        await alice.send(signal("offer", bob.peer_id, 0))
+        offer = await bob.expect("offer")
+    assert offer["from"] == alice.peer_id
+    # Ready again, and new calls work on every process.
+    async with httpx.AsyncClient(timeout=30) as http:
+        for server in cluster:
+            assert (await http.get(server.url + "/readyz")).status_code == 200
+    new_call = third.create_call()
+    carol, dave = await connect_to(third), await connect_to(first)
+    await carol.join(new_call)
+    await dave.join(new_call)
+    assert (await carol.expect("peer-joined"))["peer_id"] == dave.peer_id
+
+
+def test_readiness_follows_redis(cluster, redis_server):
+    server = cluster[0]
+    assert httpx.get(server.url + "/readyz").status_code == 200
+    redis_server.stop()
+    response = httpx.get(server.url + "/readyz", timeout=30)
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "storage": "unreachable"}
+    redis_server.start()
+    assert httpx.get(server.url + "/readyz", timeout=30).status_code == 200
