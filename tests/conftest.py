@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.balancer import Balancer
 from tests.clients import PythonPeer
+from tests.redis_server import RedisServer
 from tests.servers import ServerProcess
 
 # A server whose calls hold two people, for tests of a full call.
@@ -42,3 +44,35 @@ def python_peers(tmp_path: Path) -> Iterator[Callable[..., PythonPeer]]:
     yield start
     for peer in peers:
         peer.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cluster(
+    tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRequest
+) -> Iterator[list[ServerProcess]]:
+    """Three `peercall serve --redis` processes on their own ports, one Redis (with
+    the settings of a `server_env` mark, if any)."""
+    marker = request.node.get_closest_marker("server_env")
+    env = {"PEERCALL_RESUME_SECONDS": "20", **(marker.kwargs if marker else {})}
+    servers = [
+        ServerProcess(tmp_path / f"server-{n}", args=["--redis", redis_server.url], env=env).start()
+        for n in range(3)
+    ]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def balancer(cluster: list[ServerProcess]) -> Iterator[Balancer]:
+    """One address in front of the whole cluster, round robin."""
+    front = Balancer([server.port for server in cluster]).start()
+    yield front
+    front.stop()

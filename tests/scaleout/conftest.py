@@ -1,37 +1,11 @@
 """Several peercall processes sharing their calls through one real Redis."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from tests.integration.client import TestClient
-from tests.redis_server import RedisServer
 from tests.servers import ServerProcess
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cluster(
-    tmp_path: Path, redis_server: RedisServer, request: pytest.FixtureRequest
-) -> Iterator[list[ServerProcess]]:
-    """Three `peercall serve --redis` processes on their own ports, one Redis (with
-    the settings of a `server_env` mark, if any)."""
-    marker = request.node.get_closest_marker("server_env")
-    env = {"PEERCALL_RESUME_SECONDS": "20", **(marker.kwargs if marker else {})}
-    servers = [
-        ServerProcess(tmp_path / f"server-{n}", args=["--redis", redis_server.url], env=env).start()
-        for n in range(3)
-    ]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture
