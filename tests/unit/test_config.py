@@ -57,3 +57,18 @@ def test_a_config_file_with_an_unknown_setting_is_refused(tmp_path: Path):
     config.write_text("prot = 1\n")
     with pytest.raises(ConfigError, match="prot"):
         load_settings(config_file=str(config), environ={})
+
+
+def test_the_deploy_example_is_a_valid_configuration():
+    example = Path(__file__).resolve().parents[2] / "deploy" / "peercall.toml"
+    settings = load_settings(config_file=str(example), environ={})
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.public_url == "https://calls.example.org"
+    assert settings.trusted_proxies == ["127.0.0.1"]
+
+
+def test_a_group_holds_six_by_default_and_twelve_at_most():
+    assert load_settings(environ={}).call_capacity == 6
+    assert load_settings(environ={"PEERCALL_CALL_CAPACITY": "12"}).call_capacity == 12
+    with pytest.raises(ConfigError, match="call_capacity"):
+        load_settings(environ={"PEERCALL_CALL_CAPACITY": "13"})
