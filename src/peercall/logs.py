@@ -88,4 +88,12 @@ def log_event(logger: logging.Logger, event: str, **fields: object) -> None:
     `call`, `peer`… as fields in JSON. Ids must come shortened (`short_id`)."""
     if logger.isEnabledFor(logging.INFO):
         text = " ".join([event, *(f"{key}={value}" for key, value in fields.items())])
-        logger.info(text, extra={"event": event, **fields})
+        # A field named like a LogRecord attribute ("process", "name"…) would make
+        # logging raise: such a one goes in as `field_<name>`.
+        extra = {
+            (f"field_{key}" if key in RECORD_ATTRIBUTES else key): v for key, v in fields.items()
+        }
+        logger.info(text, extra={"event": event, **extra})
+
+
+RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

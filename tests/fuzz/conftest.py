@@ -88,6 +88,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
             "PEERCALL_PASSCODE_ATTEMPTS_PER_MINUTE": UNLIMITED,
             "PEERCALL_RESUME_SECONDS": "0",
             "PEERCALL_IDLE_SECONDS": "600",
+            # The bystanders' call is full: an attacker who knows its id (as these
+            # do) cannot join it, so nothing of theirs may ever reach Alice or Bob.
+            "PEERCALL_CALL_CAPACITY": "2",
         },
     ).start()
     yield server

@@ -147,3 +147,44 @@ def test_readiness_follows_redis(cluster, redis_server):
     assert response.json() == {"status": "not ready", "storage": "unreachable"}
     redis_server.start()
     assert httpx.get(server.url + "/readyz", timeout=30).status_code == 200
+
+
+@pytest.mark.server_env(PEERCALL_CALL_TTL_SECONDS="2")
+async def test_a_call_nobody_is_in_ends_everywhere_once(cluster, connect_to, redis_server):
+    maker, other, _ = cluster
+    idle_call, busy_call = maker.create_call(), maker.create_call()
+    alice = await connect_to(other)
+    await alice.join(busy_call)
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            response = await http.get(f"{other.url}/api/calls/{idle_call}")
+            if response.status_code == 410:
+                break
+            await asyncio.sleep(0.1)
+        assert response.json()["error"]["code"] == "call-ended"
+        # A call somebody is in does not end, on any process.
+        for server in cluster:
+            assert (await http.get(f"{server.url}/api/calls/{busy_call}")).status_code == 200
+    stranger = await connect_to(maker)
+    await stranger.send({"type": "join", "call_id": idle_call})
+    await stranger.expect_error("call-ended")
+    # Ended once, though three processes sweep.
+    events = await RedisEvents(redis_server.url).kinds(idle_call)
+    assert events == ["created", "ended"]
+
+
+class RedisEvents:
+    """Reads a call's history straight from Redis, as the operator's tools would."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def kinds(self, call_id: str) -> list[str]:
+        from peercall.server.store.redis import RedisCallStore
+
+        store = RedisCallStore(self.url)
+        await store.open()
+        try:
+            return [event.kind for event in await store.events(call_id)]
+        finally:
+            await store.close()

@@ -174,6 +174,7 @@ class RedisCoordinator:
         self._mark_away = self.redis.register_script(MARK_AWAY)
         self._orphans_away = self.redis.register_script(ORPHANS_AWAY)
         self._attachments: dict[str, Attachment] = {}
+        self._joined: dict[str, str] = {}  # joined, not yet attached: their connection id
         self._connection_numbers = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self._queued = 0  # in the inboxes of members this process serves (for /metrics)
@@ -182,6 +183,7 @@ class RedisCoordinator:
 
     async def start(self) -> None:
         await self._heartbeat()
+        log_event(logger, "server-up", server=self.process_id)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._pump()), loop.create_task(self._sweep())]
 
@@ -205,6 +207,9 @@ class RedisCoordinator:
     async def join(self, call_id: str, name: str) -> Entry:
         key = call_key(call_id)
         token = new_resume_token()
+        # The member is this process's from the start: should the process die before
+        # `attach`, the member is still found among its members and given up in time.
+        conn_id = self._new_conn_id()
 
         async def change(pipe: Pipeline) -> Entry:
             roster = await self._load(pipe, key)
@@ -219,13 +224,19 @@ class RedisCoordinator:
                     "name": name,
                     "token_hash": token_hash(token),
                     "last_received": 0,
-                    "conn": "",
+                    "conn": conn_id,
                 },
             )
+            pipe.sadd(_process_members(self.process_id), peer_id)
             await self._queue(pipe, result.deliveries)
             return Entry(peer_id, result.peers, token)
 
-        return await self.redis.transaction(change, _roster(key), value_from_callable=True)
+        entry = await self.redis.transaction(change, _roster(key), value_from_callable=True)
+        self._joined[entry.peer_id] = conn_id
+        return entry
+
+    def _new_conn_id(self) -> str:
+        return f"{self.process_id}/{next(self._connection_numbers)}"
 
     async def resume(self, call_id: str, peer_id: str, token: str, last_seq: int) -> int | None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -249,7 +260,7 @@ class RedisCoordinator:
         return int(last_received) if last_received is not None else None
 
     async def attach(self, peer_id: str, connection: Connection, after_seq: int) -> None:
-        conn_id = f"{self.process_id}/{next(self._connection_numbers)}"
+        conn_id = self._joined.pop(peer_id, None) or self._new_conn_id()
         key = await self.redis.hget(_member(peer_id), "call_key")
         if key is None:
             raise ProtocolError(ErrorCode.RESUME_FAILED)
@@ -271,16 +282,18 @@ class RedisCoordinator:
 
     async def detach(self, peer_id: str, connection: Connection) -> None:
         attachment = self._attachments.get(peer_id)
-        if attachment is None or attachment.connection is not connection:
+        if attachment is not None and attachment.connection is connection:
+            del self._attachments[peer_id]
+            conn_id = attachment.conn_id
+        elif peer_id in self._joined:  # joined, but `attach` failed (Redis, say)
+            conn_id = self._joined.pop(peer_id)
+        else:
             return
-        del self._attachments[peer_id]
         if self.settings.resume_seconds <= 0:
             await self.leave(peer_id, "disconnected")
             return
         deadline = self.clock() + self.settings.resume_seconds
-        await self._mark_away(
-            keys=[_member(peer_id), AWAY], args=[attachment.conn_id, deadline, peer_id]
-        )
+        await self._mark_away(keys=[_member(peer_id), AWAY], args=[conn_id, deadline, peer_id])
         await self.redis.srem(_process_members(self.process_id), peer_id)
 
     async def relay(self, call_id: str, peer_id: str, signal: Signal) -> bool:
@@ -482,8 +495,10 @@ class RedisCoordinator:
                 await self._check_inboxes()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                logger.warning("sweep failed (%s); trying again", type(exc).__name__)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                logger.warning("sweep failed: Redis unreachable (%s)", type(exc).__name__)
+            except Exception:
+                logger.exception("sweep failed; trying again")
 
     async def _give_up_dead_processes(self) -> None:
         for process_id in await self.redis.smembers(PROCESSES):
@@ -498,7 +513,7 @@ class RedisCoordinator:
             keys=[_process_members(process_id), AWAY],
             args=[process_id, self.clock() + self.settings.resume_seconds, PREFIX + "member:"],
         )
-        log_event(logger, "process-gone", process=process_id, members=orphans)
+        log_event(logger, "server-gone", server=process_id, members=orphans)
 
     async def _expire_away(self) -> None:
         for peer_id in await self.redis.zrangebyscore(AWAY, "-inf", self.clock(), 0, 100):

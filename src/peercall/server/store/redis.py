@@ -103,9 +103,11 @@ class RedisCallStore:
             await pipe.execute()
 
     async def end_call(self, key: str, now: float) -> None:
+        # Every process sweeps idle calls: only the one that takes it off the list ends it.
+        if not await self._r.zrem(OPEN_CALLS, key):
+            return
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(_call(key), "ended_at", now)
-            pipe.zrem(OPEN_CALLS, key)
             pipe.rpush(_events(key), _event_line(now, "ended", None))
             pipe.expire(_call(key), ENDED_CALL_KEPT_SECONDS)
             pipe.expire(_events(key), ENDED_CALL_KEPT_SECONDS)
