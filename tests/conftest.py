@@ -1,10 +1,11 @@
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.balancer import Balancer
 from tests.clients import PythonPeer
+from tests.integration.client import TestClient
 from tests.redis_server import RedisServer
 from tests.servers import ServerProcess
 
@@ -76,3 +77,18 @@ def balancer(cluster: list[ServerProcess]) -> Iterator[Balancer]:
     front = Balancer([server.port for server in cluster]).start()
     yield front
     front.stop()
+
+
+@pytest.fixture
+async def connect_to() -> AsyncIterator[Callable[[ServerProcess], Awaitable[TestClient]]]:
+    """Opens a signaling connection to the given server; all closed after the test."""
+    clients: list[TestClient] = []
+
+    async def open_client(server: ServerProcess) -> TestClient:
+        client = await TestClient.connect(server.ws_url)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.close()

@@ -5,26 +5,25 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 from peercall.server.tls import write_self_signed
-from tests.processes import stop_process, wait_until_ready
+from tests.processes import ChildProcess, accepts_connections, wait_until_ready
 from tests.servers import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEPLOY_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 
 
-class Nginx:
+class Nginx(ChildProcess):
     def __init__(self, directory: Path, backends: list[int]) -> None:
         self.directory = directory
         self.backends = backends
         self.http_port = free_port()
         self.https_port = free_port()
         self.certificate = directory / "cert.pem"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = directory / "error.log"
 
     @property
     def url(self) -> str:
@@ -62,7 +61,7 @@ class Nginx:
         temp.mkdir(exist_ok=True)
         (self.directory / "nginx.conf").write_text(
             f"pid {self.directory / 'nginx.pid'};\n"
-            f"error_log {self.directory / 'error.log'} warn;\n"
+            f"error_log {self.log_path} warn;\n"
             "events {}\n"
             "http {\n"
             + "".join(
@@ -77,20 +76,11 @@ class Nginx:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
-        wait_until_ready(self.process, self._listening, what="nginx", timeout=timeout, log=self.log)
+        wait_until_ready(
+            self.process,
+            lambda: accepts_connections(self.https_port),
+            what="nginx",
+            timeout=timeout,
+            log=self.log,
+        )
         return self
-
-    def _listening(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.https_port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        stop_process(process)
-
-    def log(self) -> str:
-        path = self.directory / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""

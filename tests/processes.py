@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def wait_until_ready(
@@ -39,3 +41,33 @@ def stop_process(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def accepts_connections(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class ChildProcess:
+    """A service a test starts (`process`), stopped by PID; `log()` reads `log_path`."""
+
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        stop_process(process)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, with no chance to say goodbye."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -11,17 +11,16 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.processes import stop_process, wait_until_ready
+from tests.processes import ChildProcess, wait_until_ready
 from tests.servers import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-class RedisServer:
+class RedisServer(ChildProcess):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
         self.log_path = directory / "redis.log"
 
     @property
@@ -52,13 +51,6 @@ class RedisServer:
         except OSError:
             return False
 
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        stop_process(process)
-
     def restart(self) -> None:
         self.stop()
         self.start()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

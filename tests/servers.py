@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import stop_process, wait_until_ready
+from tests.processes import ChildProcess, wait_until_ready
 
 
 def free_port() -> int:
@@ -19,7 +19,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
+class ServerProcess(ChildProcess):
     """`peercall serve` in a child process, as a user would run it."""
 
     def __init__(
@@ -71,13 +71,6 @@ class ServerProcess:
             return httpx.get(self.url + "/healthz", timeout=1, verify=False).status_code == 200
         except httpx.HTTPError:
             return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        stop_process(process)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def create_call(self, passcode: str | None = None) -> str:
         body = {"passcode": passcode} if passcode is not None else None

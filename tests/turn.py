@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
-from tests.processes import stop_process, wait_until_ready
+from tests.processes import ChildProcess, accepts_connections, wait_until_ready
 from tests.servers import free_port
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 
 
-class TurnServer:
+class TurnServer(ChildProcess):
     """coturn with `use-auth-secret`: it accepts TURN REST API credentials made with
     `secret` (as peercall makes them), and nothing else."""
 
@@ -23,7 +22,6 @@ class TurnServer:
         self.port = free_port()
         self.secret = secrets.token_urlsafe(24)
         self.realm = "peercall.test"
-        self.process: subprocess.Popen[bytes] | None = None
         self.log_path = directory / "turnserver.log"
 
     @property
@@ -50,20 +48,13 @@ class TurnServer:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
         wait_until_ready(
-            self.process, self._listening, what="turnserver", timeout=timeout, log=self.log
+            self.process,
+            lambda: accepts_connections(self.port),
+            what="turnserver",
+            timeout=timeout,
+            log=self.log,
         )
         return self
-
-    def _listening(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        stop_process(process)
 
     def log(self) -> str:
         # coturn names its log file after the given one, with the date in it.

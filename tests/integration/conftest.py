@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -7,15 +7,8 @@ from tests.servers import ServerProcess
 
 
 @pytest.fixture
-async def connect(server: ServerProcess) -> AsyncIterator[Callable[[], Awaitable[TestClient]]]:
+def connect(
+    server: ServerProcess, connect_to: Callable[[ServerProcess], Awaitable[TestClient]]
+) -> Callable[[], Awaitable[TestClient]]:
     """Opens signaling connections to the test server; all closed after the test."""
-    clients: list[TestClient] = []
-
-    async def open_client() -> TestClient:
-        client = await TestClient.connect(server.ws_url)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        await client.close()
+    return lambda: connect_to(server)

@@ -51,8 +51,7 @@ async def test_python_clients_keep_their_call_when_their_server_is_killed(cluste
 
         # Kill (SIGKILL) a process that holds one of them.
         victim = next(server for server in cluster if members_served_by(server) > 0)
-        victim.process.kill()
-        victim.process.wait()
+        victim.kill()
         await asyncio.sleep(1)
         async with asyncio.timeout(TIMEOUT):
             for call in calls:

@@ -9,6 +9,19 @@ import pytest
 
 from tests.integration.client import TestClient, candidate
 from tests.integration.test_resume import resume, signal
+from tests.servers import ServerProcess
+
+
+async def in_a_call_across(
+    one: ServerProcess, other: ServerProcess, connect_to
+) -> tuple[str, TestClient, TestClient]:
+    """A call made on `one`, Alice in it through `one` and Bob through `other`."""
+    call_id = one.create_call()
+    alice, bob = await connect_to(one), await connect_to(other)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    return call_id, alice, bob
 
 
 async def test_a_call_made_on_one_process_is_joined_on_two_others(cluster, connect_to):
@@ -53,16 +66,11 @@ async def test_the_process_of_a_member_dies_and_it_resumes_on_another_losing_not
     cluster, connect_to
 ):
     first, doomed, spare = cluster
-    call_id = first.create_call()
-    alice, bob = await connect_to(first), await connect_to(doomed)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
+    call_id, alice, bob = await in_a_call_across(first, doomed, connect_to)
     await alice.send(signal("offer", bob.peer_id, 0))
     received = [await bob.receive() for _ in range(1)]
 
-    doomed.process.kill()  # no goodbye: SIGKILL
-    doomed.process.wait()
+    doomed.kill()  # no goodbye: SIGKILL
     for n in range(20):  # while Bob's process is dead
         await alice.send(signal("candidate", bob.peer_id, n))
     await alice.drain()
@@ -88,13 +96,8 @@ async def test_the_process_of_a_member_dies_and_it_resumes_on_another_losing_not
 @pytest.mark.server_env(PEERCALL_RESUME_SECONDS="3")
 async def test_a_member_whose_process_died_and_who_never_came_back_leaves(cluster, connect_to):
     first, doomed, _ = cluster
-    call_id = first.create_call()
-    alice, bob = await connect_to(first), await connect_to(doomed)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
-    doomed.process.kill()
-    doomed.process.wait()
+    call_id, alice, bob = await in_a_call_across(first, doomed, connect_to)
+    doomed.kill()
     # Noticed when the process stops renewing its key (6 s), then 3 s to come back.
     async with asyncio.timeout(30):
         gone = await expect_eventually(alice, "peer-left")
@@ -114,11 +117,7 @@ async def expect_eventually(client: TestClient, kind: str) -> dict:
 
 async def test_the_servers_recover_when_redis_restarts(cluster, connect_to, redis_server):
     first, second, third = cluster
-    call_id = first.create_call()
-    alice, bob = await connect_to(first), await connect_to(second)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
+    _, alice, bob = await in_a_call_across(first, second, connect_to)
 
     redis_server.restart()
 
