@@ -18,8 +18,10 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class RedisServer(ChildProcess):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, launcher: list[str] | None = None) -> None:
         self.directory = directory
+        # Put before the command, e.g. ["taskset", "-c", "0"] (benchmarks).
+        self.launcher = launcher or []
         self.port = free_port()
         self.log_path = directory / "redis.log"
 
@@ -30,8 +32,8 @@ class RedisServer(ChildProcess):
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [
-            REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+            *self.launcher, REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "everysec",
             "--save", "", "--daemonize", "no", "--protected-mode", "yes",
             "--logfile", str(self.log_path),
         ]  # fmt: skip

@@ -49,6 +49,7 @@ from peercall.protocol import (
     ProtocolError,
     ServerMessage,
     Signal,
+    relayed,
 )
 from peercall.server.calls import Call, CallRoster, Delivery
 from peercall.server.connection import Connection
@@ -68,25 +69,51 @@ HEARTBEAT_SECONDS = 2.0
 PROCESS_TTL_SECONDS = 6
 SWEEP_SECONDS = 1.0
 
-# Numbers `message` for the member, keeps it in the member's inbox and publishes it to
-# the process holding the member's connection. KEYS: member, seq, inbox.
-# ARGV: message JSON (an object, without seq), inbox limit, channel prefix, peer id.
-DELIVER = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local seq = redis.call('INCR', KEYS[2])
-local numbered = string.sub(ARGV[1], 1, -2) .. ',"seq":' .. seq .. '}'
-redis.call('XADD', KEYS[3], seq .. '-1', 'm', numbered)
-if redis.call('XLEN', KEYS[3]) > tonumber(ARGV[2]) then
-  redis.call('XTRIM', KEYS[3], 'MAXLEN', ARGV[2])
-  redis.call('HSET', KEYS[1], 'overflowed', '1')
+# Numbers a message for a member, keeps it in the member's inbox and publishes it to
+# the process holding the member's connection. Shared by the scripts below; `member`,
+# `seq_key`, `inbox` are the member's keys, `message` JSON (an object, without seq).
+NUMBER_AND_SEND = """
+local function number_and_send(member, seq_key, inbox, message, limit, prefix, peer)
+  local seq = redis.call('INCR', seq_key)
+  local numbered = string.sub(message, 1, -2) .. ',"seq":' .. seq .. '}'
+  redis.call('XADD', inbox, seq .. '-1', 'm', numbered)
+  if redis.call('XLEN', inbox) > tonumber(limit) then
+    redis.call('XTRIM', inbox, 'MAXLEN', limit)
+    redis.call('HSET', member, 'overflowed', '1')
+  end
+  local conn = redis.call('HGET', member, 'conn')
+  if conn and conn ~= '' then
+    local process = string.match(conn, '^([^/]+)/')
+    redis.call('PUBLISH', prefix .. process, 'm ' .. peer .. ' ' .. numbered)
+  end
+  return seq
 end
-local conn = redis.call('HGET', KEYS[1], 'conn')
-if conn and conn ~= '' then
-  local process = string.match(conn, '^([^/]+)/')
-  redis.call('PUBLISH', ARGV[3] .. process, 'm ' .. ARGV[4] .. ' ' .. numbered)
-end
-return seq
 """
+# One message to a member, if it is still there. KEYS: member, seq, inbox.
+# ARGV: message, inbox limit, channel prefix, peer id.
+DELIVER = (
+    NUMBER_AND_SEND
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return number_and_send(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+"""
+)
+# A member's signal to another member of its call, in one round trip (the hot path).
+# KEYS: sender, recipient, recipient's seq, recipient's inbox. ARGV: call key, client
+# seq ("" if none), message, inbox limit, channel prefix, recipient id.
+# Returns 1 relayed, 0 a repeat, -1 sender not in the call, -2 recipient not in it.
+RELAY = (
+    NUMBER_AND_SEND
+    + """
+local sender = redis.call('HMGET', KEYS[1], 'call_key', 'last_received')
+if sender[1] ~= ARGV[1] then return -1 end
+if ARGV[2] ~= '' and sender[2] and tonumber(ARGV[2]) <= tonumber(sender[2]) then return 0 end
+if redis.call('HGET', KEYS[2], 'call_key') ~= ARGV[1] then return -2 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'last_received', ARGV[2]) end
+number_and_send(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return 1
+"""
+)
 # The member's connection `ARGV[1]` is gone: if it still has the member, the member is
 # away until ARGV[2]. KEYS: member, away. ARGV: connection, deadline, peer id.
 MARK_AWAY = """
@@ -171,6 +198,7 @@ class RedisCoordinator:
         # for what was published meanwhile (see `_pump`).
         self._subscriber: redis.Redis = connect(settings.redis_url, retries=0)
         self._deliver = self.redis.register_script(DELIVER)
+        self._relay = self.redis.register_script(RELAY)
         self._mark_away = self.redis.register_script(MARK_AWAY)
         self._orphans_away = self.redis.register_script(ORPHANS_AWAY)
         self._attachments: dict[str, Attachment] = {}
@@ -297,9 +325,33 @@ class RedisCoordinator:
         await self.redis.srem(_process_members(self.process_id), peer_id)
 
     async def relay(self, call_id: str, peer_id: str, signal: Signal) -> bool:
-        key, last_received = await self.redis.hmget(_member(peer_id), "call_key", "last_received")
-        if key != call_key(call_id):
+        key = call_key(call_id)
+        if signal.to != NEXT_PEER:
+            # To a member: checked, numbered and sent in one script.
+            if signal.to == peer_id:
+                raise ProtocolError(ErrorCode.UNKNOWN_PEER)
+            outcome = await self._relay(
+                keys=[_member(peer_id), _member(signal.to), _seq(signal.to), _inbox(signal.to)],
+                args=[
+                    key,
+                    "" if signal.seq is None else signal.seq,
+                    _encode(relayed(signal, peer_id)),
+                    self.settings.max_queued_signals,
+                    PREFIX + "to:",
+                    signal.to,
+                ],
+            )
+            if outcome == -1:
+                raise ProtocolError(ErrorCode.NOT_IN_CALL)
+            if outcome == -2:
+                raise ProtocolError(ErrorCode.UNKNOWN_PEER)
+            return outcome == 1
+
+        # To "next": the open offers, part of the roster, change (in a transaction).
+        member = await self.redis.hmget(_member(peer_id), "call_key", "last_received")
+        if member[0] != key:
             raise ProtocolError(ErrorCode.NOT_IN_CALL)
+        last_received = member[1]
         repeated = (
             signal.seq is not None
             and last_received is not None
@@ -308,17 +360,7 @@ class RedisCoordinator:
         if repeated:
             return False  # sent again after a drop; handled already
 
-        if signal.to != NEXT_PEER:
-            # To a member: the roster is only read (is the recipient in the call?).
-            deliveries = (await self._load(self.redis, key)).relay(key, peer_id, signal)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                self._note_received(pipe, peer_id, signal)
-                await self._queue(pipe, deliveries)
-                await pipe.execute()
-            return True
-
         async def change(pipe: Pipeline) -> None:
-            # To "next": the open offers, part of the roster, change.
             roster = await self._load(pipe, key)
             deliveries = roster.relay(key, peer_id, signal)
             pipe.multi()
