@@ -83,6 +83,11 @@ def set_up_logging(level: str, log_format: str) -> None:
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
 
 
+def short_id(identifier: str) -> str:
+    """Enough of an id to follow it in logs without handing out the call link."""
+    return identifier[:6] + "…"
+
+
 def log_event(logger: logging.Logger, event: str, **fields: object) -> None:
     """One INFO line per event: `join call=aB3dE6… peer=…` as text, and `event`,
     `call`, `peer`… as fields in JSON. Ids must come shortened (`short_id`)."""

@@ -22,14 +22,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peercall.config import Settings
 from peercall.ids import new_call_id
-from peercall.logs import log_event
+from peercall.logs import log_event, short_id
 from peercall.protocol import ERROR_MESSAGES, ErrorCode, ProtocolError
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.connection import client_address
 from peercall.server.coordinator import Coordinator
 from peercall.server.headers import SecurityHeadersMiddleware
 from peercall.server.limits import BucketsByKey, FailedLookupGuard
-from peercall.server.local_coordinator import LocalCoordinator, short_id
+from peercall.server.local_coordinator import LocalCoordinator
 from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem

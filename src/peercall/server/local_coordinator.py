@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from peercall.config import Settings
-from peercall.logs import log_event
+from peercall.logs import log_event, short_id
 from peercall.protocol import ErrorCode, LeaveReason, ProtocolError, Signal
 from peercall.server.calls import CallRoster, Delivery
 from peercall.server.connection import Connection
@@ -22,11 +22,6 @@ from peercall.server.members import MemberLink, new_resume_token, token_hash
 from peercall.server.store import CallStore, call_key
 
 logger = logging.getLogger("peercall.signaling")
-
-
-def short_id(identifier: str) -> str:
-    """Enough of an id to follow it in logs without handing out the call link."""
-    return identifier[:6] + "…"
 
 
 class LocalCoordinator:

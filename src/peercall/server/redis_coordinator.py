@@ -31,8 +31,8 @@ import itertools
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import redis.asyncio as redis
@@ -41,7 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from peercall.config import Settings
-from peercall.logs import log_event
+from peercall.logs import log_event, short_id
 from peercall.protocol import (
     NEXT_PEER,
     ErrorCode,
@@ -54,7 +54,6 @@ from peercall.protocol import (
 from peercall.server.calls import Call, CallRoster, Delivery
 from peercall.server.connection import Connection
 from peercall.server.coordinator import Entry
-from peercall.server.local_coordinator import short_id
 from peercall.server.members import new_resume_token, token_hash
 from peercall.server.store import CallStore, call_key
 from peercall.server.store.redis import PREFIX, connect
@@ -186,7 +185,9 @@ class Attachment:
 
 
 class RedisCoordinator:
-    def __init__(self, settings: Settings, store: CallStore, clock: Any = time.time) -> None:
+    def __init__(
+        self, settings: Settings, store: CallStore, clock: Callable[[], float] = time.time
+    ) -> None:
         assert settings.redis_url, "needs redis_url"
         self.settings = settings
         self.store = store
@@ -228,7 +229,8 @@ class RedisCoordinator:
         await self._subscriber.aclose()
 
     async def ping(self) -> None:
-        await self.redis.ping()
+        # Without retries: readiness must answer now, not after a backoff.
+        await self._subscriber.ping()
 
     # --- membership -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from peercall.config import Settings
-from peercall.logs import log_event
+from peercall.logs import log_event, short_id
 from peercall.protocol import (
     Ack,
     Answer,
@@ -46,7 +46,6 @@ from peercall.server.limits import (
     PasscodeGuard,
     TokenBucket,
 )
-from peercall.server.local_coordinator import short_id
 from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
@@ -294,6 +293,7 @@ class SignalingHub:
         if peer_id is None:
             return
         connection.call_id = connection.peer_id = None
+        self._setups.pop(peer_id, None)  # a set-up it left unanswered is not one
         await self.coordinator.detach(peer_id, connection)
 
     async def _record(self, call_id: str, kind: EventKind, peer_id: str) -> None:

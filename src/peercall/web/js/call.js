@@ -279,7 +279,8 @@ export class CallSession extends EventTarget {
     this.dispatchEvent(new Event("chatchange"));
     this.#dispatch("peerleft", { peerId, name: this.nameOf(peerId) });
     this.#names.delete(peerId);
-    if (this.#links.size === 0) this.#setState(CallState.PEER_LEFT);
+    // Nobody left at all (a newcomer may know of people whose offers are on their way).
+    if (this.#names.size === 0) this.#setState(CallState.PEER_LEFT);
     else this.#updateState();
     this.#keepOpenOffer();
     this.#capBitrates();

@@ -110,10 +110,6 @@ export class RemoteTiles extends EventTarget {
     });
   }
 
-  get count() {
-    return this.#tiles.size;
-  }
-
   #unmuteAll() {
     for (const { video } of this.#tiles.values()) {
       video.muted = false;
