@@ -67,6 +67,7 @@ LIVE_CALLS = PREFIX + "live-calls"  # call key -> members
 HEARTBEAT_SECONDS = 2.0
 PROCESS_TTL_SECONDS = 6
 SWEEP_SECONDS = 1.0
+READY_TIMEOUT_SECONDS = 2.0
 
 # Numbers a message for a member, keeps it in the member's inbox and publishes it to
 # the process holding the member's connection. Shared by the scripts below; `member`,
@@ -229,8 +230,9 @@ class RedisCoordinator:
         await self._subscriber.aclose()
 
     async def ping(self) -> None:
-        # Without retries: readiness must answer now, not after a backoff.
-        await self._subscriber.ping()
+        # Readiness must answer soon: a reconnection or two, not the whole backoff.
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await self.redis.ping()
 
     # --- membership -------------------------------------------------------------------
 
