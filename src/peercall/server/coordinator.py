@@ -64,5 +64,9 @@ class Coordinator(Protocol):
     async def members_by_call_key(self) -> dict[str, int]:
         """How many are in each call somebody is in, by store key (`store.call_key`)."""
 
-    def counts(self) -> tuple[int, int, int]:
-        """For /metrics: (calls, members, queued signals) this process knows of."""
+    # For /metrics, each read at every scrape: what this process knows of.
+    def call_count(self) -> int: ...
+
+    def members_served(self) -> int: ...
+
+    def queued_signals(self) -> int: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from peercall.config import Settings
 from peercall.logs import log_event, short_id
@@ -19,7 +19,7 @@ from peercall.server.calls import CallRoster, Delivery
 from peercall.server.connection import Connection
 from peercall.server.coordinator import Entry
 from peercall.server.members import MemberLink, new_resume_token, token_hash
-from peercall.server.store import CallStore, call_key
+from peercall.server.store import CallStore, call_key, store_safely
 
 logger = logging.getLogger("peercall.signaling")
 
@@ -60,7 +60,7 @@ class LocalCoordinator:
         )
         # Kept (numbered) for the newcomer until `attach`, after its `joined`.
         self._deliver(result.deliveries)
-        await self._store_safely(
+        await store_safely(
             "add member",
             self.store.add_member(call_id, peer_id, name, token_hash(token), self.clock()),
         )
@@ -155,8 +155,8 @@ class LocalCoordinator:
             logger, "leave", call=short_id(link.call_id), peer=short_id(peer_id), reason=reason
         )
         now = self.clock()
-        await self._store_safely("member left", self.store.member_left(link.call_id, peer_id, now))
-        await self._store_safely(
+        await store_safely("member left", self.store.member_left(link.call_id, peer_id, now))
+        await store_safely(
             "record leave", self.store.record_event(call_key(link.call_id), "leave", peer_id, now)
         )
 
@@ -166,11 +166,16 @@ class LocalCoordinator:
     async def members_by_call_key(self) -> dict[str, int]:
         return self.roster.members_by_call_key()
 
-    def counts(self) -> tuple[int, int, int]:
-        queued = self.roster.held_signals() + sum(
+    def call_count(self) -> int:
+        return self.roster.call_count
+
+    def members_served(self) -> int:
+        return len(self._links)
+
+    def queued_signals(self) -> int:
+        return self.roster.held_signals() + sum(
             len(link.unacknowledged) for link in self._links.values()
         )
-        return self.roster.call_count, len(self._links), queued
 
     def _deliver(self, deliveries: Iterable[Delivery]) -> None:
         """Numbers each message for its recipient and sends it if connected; a member
@@ -183,10 +188,3 @@ class LocalCoordinator:
             recipient = self._connections.get(delivery.to)
             if recipient is not None:
                 recipient.send(numbered)
-
-    async def _store_safely(self, what: str, work: Awaitable[None]) -> None:
-        # History is for the operator; a storage hiccup must not break the call.
-        try:
-            await work
-        except Exception:
-            logger.exception("could not %s", what)

@@ -55,7 +55,7 @@ from peercall.server.calls import Call, CallRoster, Delivery
 from peercall.server.connection import Connection
 from peercall.server.coordinator import Entry
 from peercall.server.members import new_resume_token, token_hash
-from peercall.server.store import CallStore, call_key
+from peercall.server.store import CallStore, call_key, store_safely
 from peercall.server.store.redis import PREFIX, connect
 
 logger = logging.getLogger("peercall.redis")
@@ -402,8 +402,9 @@ class RedisCoordinator:
 
         await self.redis.transaction(change, _roster(key))
         log_event(logger, "leave", call_key=key[:6], peer=short_id(peer_id), reason=reason)
-        with contextlib.suppress(Exception):
-            await self.store.record_event(key, "leave", peer_id, self.clock())
+        await store_safely(
+            "record leave", self.store.record_event(key, "leave", peer_id, self.clock())
+        )
 
     async def member_count(self, call_id: str) -> int:
         count = await self.redis.hget(LIVE_CALLS, call_key(call_id))
@@ -412,10 +413,15 @@ class RedisCoordinator:
     async def members_by_call_key(self) -> dict[str, int]:
         return {key: int(count) for key, count in (await self.redis.hgetall(LIVE_CALLS)).items()}
 
-    def counts(self) -> tuple[int, int, int]:
-        """What this process serves: its members' calls, its members, their inboxes."""
-        calls = {attachment.call_key for attachment in self._attachments.values()}
-        return len(calls), len(self._attachments), self._queued
+    # What this process serves: its members' calls, its members, their inboxes.
+    def call_count(self) -> int:
+        return len({attachment.call_key for attachment in self._attachments.values()})
+
+    def members_served(self) -> int:
+        return len(self._attachments)
+
+    def queued_signals(self) -> int:
+        return self._queued
 
     # --- the roster, read and written in transactions ---------------------------------
 

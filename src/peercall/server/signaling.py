@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -49,7 +49,7 @@ from peercall.server.limits import (
 from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
-from peercall.server.store import CallRecord, CallStore, EventKind, call_key
+from peercall.server.store import CallRecord, CallStore, EventKind, call_key, store_safely
 
 if TYPE_CHECKING:
     from peercall.server.coordinator import Coordinator
@@ -87,9 +87,9 @@ class SignalingHub:
         self._setups: dict[str, float] = {}
         metrics.watch(
             connections=lambda: len(self._open),
-            active_calls=lambda: coordinator.counts()[0],
-            members=lambda: coordinator.counts()[1],
-            queued_signals=lambda: coordinator.counts()[2],
+            active_calls=coordinator.call_count,
+            members=coordinator.members_served,
+            queued_signals=coordinator.queued_signals,
         )
 
     def _send_error(self, connection: Connection, error: ProtocolError) -> None:
@@ -297,14 +297,7 @@ class SignalingHub:
         await self.coordinator.detach(peer_id, connection)
 
     async def _record(self, call_id: str, kind: EventKind, peer_id: str) -> None:
-        await self._store_safely(
+        await store_safely(
             f"record {kind}",
             self.store.record_event(call_key(call_id), kind, peer_id, self.clock()),
         )
-
-    async def _store_safely(self, what: str, work: Awaitable[None]) -> None:
-        # History is for the operator; a storage hiccup must not break the call.
-        try:
-            await work
-        except Exception:
-            logger.exception("could not %s", what)

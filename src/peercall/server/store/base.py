@@ -14,10 +14,23 @@ Methods take the call id a client named and hash it themselves.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+logger = logging.getLogger("peercall.store")
+
 EventKind = Literal["created", "join", "leave", "ended", "resume"]
+
+
+async def store_safely(what: str, work: Awaitable[None]) -> None:
+    """Awaits a write of history or membership, logging a failure instead of raising:
+    history is for the operator, and a storage hiccup must not break a call."""
+    try:
+        await work
+    except Exception:
+        logger.exception("could not %s", what)
 
 
 def call_key(call_id: str) -> str:
