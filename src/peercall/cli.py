@@ -20,7 +20,6 @@ from peercall.server.admin import admin_token_path
 
 # The transport refuses frames this many times over the protocol limit outright
 # (close code 1009); frames in between get a `message-too-large` error reply.
-TRANSPORT_SIZE_FACTOR = 4
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +96,7 @@ def serve(settings: Settings) -> int:
 
     from peercall.logs import set_up_logging
     from peercall.server.app import create_app
+    from peercall.server.front_door import front_door_for
     from peercall.server.tls import tls_files
 
     set_up_logging(settings.log_level, settings.log_format)
@@ -110,17 +110,16 @@ def serve(settings: Settings) -> int:
     app = create_app(settings)
     announce(settings)
     config = uvicorn.Config(
-        app,
+        app.http,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         # Access logs would write call links (secrets) to disk: peercall logs its
         # own events with shortened ids instead.
         access_log=False,
-        ws_max_size=settings.max_message_bytes * TRANSPORT_SIZE_FACTOR,
-        # Browsers ask for permessage-deflate: a zlib state per connection costs far
-        # more memory (and CPU) than compressing a few KB of SDP saves.
-        ws_per_message_deflate=False,
+        # HTTP by uvicorn, the signaling WebSocket by picows, on the same port.
+        http=front_door_for(app.signaling),  # type: ignore[arg-type]
+        ws="none",
         lifespan="on",
         log_config=None,  # uvicorn's loggers go through ours (text or JSON)
         # X-Forwarded-For is believed only from the proxies the operator names.

@@ -79,6 +79,9 @@ def set_up_logging(level: str, log_format: str) -> None:
         logging.getLogger(name).addFilter(NoWireDumps())
     if level != "debug":
         logging.getLogger("uvicorn.error").addFilter(NoConnectionChatter())
+    # picows says at INFO that each socket came and went (with its address), and
+    # at DEBUG dumps what it reads (resume tokens, passcodes): never below WARNING.
+    logging.getLogger("picows").setLevel(max(logging.WARNING, logging.root.level))
     # aiosqlite's debug lines quote every query's parameters (hashes, names).
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from peercall.config import Settings
 from peercall.ids import new_call_id
 from peercall.logs import log_event, short_id
 from peercall.protocol import ERROR_MESSAGES, ErrorCode, ProtocolError
 from peercall.server.admin import is_authorized, resolve_admin_token
-from peercall.server.connection import client_address
 from peercall.server.coordinator import Coordinator
 from peercall.server.headers import SecurityHeadersMiddleware
 from peercall.server.limits import BucketsByKey, FailedLookupGuard
@@ -41,6 +41,13 @@ from peercall.server.tls import lan_addresses
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 logger = logging.getLogger("peercall.server")
+
+
+def client_address(scope: Scope) -> str:
+    """The socket's address, or the client's as a trusted proxy tells it (uvicorn
+    rewrites `client` from X-Forwarded-For only for `trusted_proxies`)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
@@ -225,22 +232,17 @@ async def sweep_forever(settings: Settings, store: CallStore, coordinator: Coord
             logger.exception("could not end idle calls")
 
 
-class SignalingFirst:
-    """`/ws` straight to the signaling hub, everything else to Starlette: signaling
-    is many small messages, and each one skips routing, middleware and wrappers."""
+@dataclass(frozen=True)
+class Application:
+    """What `peercall serve` runs: the HTTP side (ASGI, for uvicorn) and the
+    signaling hub (its WebSocket is served by picows on the same port: see
+    `front_door.py`)."""
 
-    def __init__(self, hub: SignalingHub, app: ASGIApp) -> None:
-        self.hub = hub
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == "/ws":
-            await self.hub(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+    http: Starlette
+    signaling: SignalingHub
 
 
-def create_app(settings: Settings, store: CallStore | None = None) -> SignalingFirst:
+def create_app(settings: Settings, store: CallStore | None = None) -> Application:
     coordinator: Coordinator
     if settings.redis_url:
         from peercall.server.redis_coordinator import RedisCoordinator
@@ -309,4 +311,4 @@ def create_app(settings: Settings, store: CallStore | None = None) -> SignalingF
         middleware=[Middleware(SecurityHeadersMiddleware)],
         exception_handlers={HTTPException: http_error},
     )
-    return SignalingFirst(hub, app)
+    return Application(app, hub)

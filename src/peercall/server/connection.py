@@ -1,125 +1,159 @@
-"""One client's signaling WebSocket, spoken in raw ASGI.
+"""One client's signaling WebSocket, served by picows.
 
-The hub sits in front of Starlette for `/ws` (see `app.py`): a signaling server's
-work is many small messages, and each one skipped Starlette's routing, middleware
-and WebSocket wrapper. Each connection has an outbox written out by its own task, so
-relaying a signal never waits on the recipient's socket and every recipient gets its
-messages in the order the call state produced them.
+A signaling server's work is many small messages over many mostly idle sockets, so
+each socket costs as little as it can: picows parses and writes frames in C (no
+ASGI scope, receive queue or task per socket), sending is a synchronous write to
+the socket's buffer (in order, never waiting on a slow recipient), and a task
+exists only while a connection has messages being handled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Protocol
+
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from peercall.protocol import MessageCodec, ServerMessage
+from peercall.server.limits import TokenBucket
 
-Scope = MutableMapping[str, Any]
-Event = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Event]]
-Send = Callable[[Event], Awaitable[None]]
 POLICY_VIOLATION = 1008
+# What a client may leave unread in its socket's buffer before it is dropped (it
+# can resume: what it is owed is kept by the coordinator until acknowledged).
+MAX_UNSENT_BYTES = 4 * 1024 * 1024
+DISCONNECTED = None  # in `Connection.inbox`: the socket is gone
 
 
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+class MessageHandler(Protocol):
+    """What the signaling hub does with a connection's frames (see `SignalingHub`)."""
+
+    def connected(self, connection: Connection) -> None: ...
+
+    async def handle(self, connection: Connection, frame: bytes) -> None: ...
+
+    async def disconnected(self, connection: Connection) -> None: ...
 
 
-def client_address(scope: Scope) -> str:
-    """The socket's address, or the client's as a trusted proxy tells it (uvicorn
-    rewrites `client` from X-Forwarded-For only for `trusted_proxies`)."""
-    client = scope.get("client")
-    return client[0] if client else "unknown"
-
-
-async def refuse(send: Send, frame: str) -> None:
-    """Accepts a WebSocket only to say why (`frame`), then closes it (1008)."""
-    with contextlib.suppress(Exception):
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": frame})
-        await send({"type": "websocket.close", "code": POLICY_VIOLATION})
-
-
-class Connection:
+class Connection(WSListener):
     """A client's WebSocket, its place in a call if any, and when it must next be
     heard from (`deadline`, on the event loop's clock; see `SignalingHub._sweep`).
 
-    What is sent waits in `outbox` and a writer task writes it out, in order; the
-    task exists only while there is something to write, so an idle connection (most
-    of them) holds no task and no queue, only this object.
+    Frames are handled one at a time, in order: they wait in `inbox` and a reader
+    task takes them out, which exists only while there is something to handle (an
+    idle connection holds no task). The socket going away is the last thing in the
+    inbox, so whatever the client said before it is handled first.
     """
 
     __slots__ = (
-        "address", "call_id", "close_code", "codec", "deadline", "finishing", "outbox",
-        "peer_id", "receive", "send_event", "writer",
+        "address", "admitted", "bucket", "call_id", "closing", "codec", "deadline",
+        "finishing", "fragments", "handler", "inbox", "max_frame_bytes", "peer_id",
+        "reader", "transport",
     )  # fmt: skip
 
     def __init__(
-        self, receive: Receive, send: Send, codec: MessageCodec, address: str, deadline: float
+        self,
+        handler: MessageHandler,
+        codec: MessageCodec,
+        address: str,
+        deadline: float,
+        bucket: TokenBucket,
+        max_frame_bytes: int,
     ) -> None:
-        self.receive = receive
-        self.send_event = send
+        self.handler = handler
         self.codec = codec
         self.address = address
         self.deadline = deadline
-        self.outbox: deque[str] = deque()
-        self.writer: asyncio.Task[None] | None = None
-        self.finishing = False  # nothing more will be queued
+        self.bucket = bucket
+        self.max_frame_bytes = max_frame_bytes
+        self.transport: WSTransport | None = None
+        self.inbox: deque[bytes | None] = deque()
+        self.reader: asyncio.Task[None] | None = None
+        self.fragments: bytearray | None = None  # a message sent in several frames
+        self.finishing = False  # nothing more will be sent
+        self.closing = False  # closed by us: what the client says next is not handled
+        self.admitted = False  # counted against its address's connections
         self.call_id: str | None = None
         self.peer_id: str | None = None
-        self.close_code: int | None = None
+
+    # --- picows' callbacks ----------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.handler.connected(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
+            if frame.fin:
+                self._received(frame.get_payload_as_bytes())
+            else:
+                self.fragments = bytearray(frame.get_payload_as_memoryview())
+        elif kind == WSMsgType.CONTINUATION:
+            self._continued(frame)
+        elif kind == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        # PING is answered by picows; PONG needs nothing.
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.finishing = True
+        self._received(DISCONNECTED)
+
+    def _continued(self, frame: WSFrame) -> None:
+        if self.fragments is None:
+            return  # a continuation of nothing: ignored
+        self.fragments += frame.get_payload_as_memoryview()
+        if len(self.fragments) > self.max_frame_bytes:
+            # As a frame that big would be: the transport's limit, not the protocol's.
+            self.fragments = None
+            self.close_after_writing(WSCloseCode.MESSAGE_TOO_BIG)
+        elif frame.fin:
+            whole, self.fragments = bytes(self.fragments), None
+            self._received(whole)
+
+    def _received(self, frame: bytes | None) -> None:
+        self.inbox.append(frame)
+        if self.reader is None:
+            self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            while self.inbox:
+                frame = self.inbox.popleft()
+                if frame is DISCONNECTED:
+                    await self.handler.disconnected(self)
+                    return
+                if not self.closing:
+                    await self.handler.handle(self, frame)
+        finally:
+            self.reader = None
+
+    # --- sending --------------------------------------------------------------------
 
     def send(self, message: ServerMessage) -> None:
         self.send_text(self.codec.encode(message))
 
     def send_text(self, frame: str) -> None:
         """Sends a message already encoded (as it comes out of Redis)."""
-        if self.finishing:
+        transport = self.transport
+        if self.finishing or transport is None:
             return
-        self.outbox.append(frame)
-        self._write_soon()
-
-    def _write_soon(self) -> None:
-        if self.writer is None:
-            self.writer = asyncio.get_running_loop().create_task(self._write())
-
-    async def _write(self) -> None:
-        try:
-            while self.outbox:
-                await self.send_event({"type": "websocket.send", "text": self.outbox.popleft()})
-            if self.finishing and self.close_code is not None:
-                await self.send_event({"type": "websocket.close", "code": self.close_code})
-        except Exception:
-            # The client is gone (or going): nobody is left to read what is queued.
-            # A member that resumes gets it again from its MemberLink.
-            self.outbox.clear()
+        transport.send(WSMsgType.TEXT, frame)
+        if transport.underlying_transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+            # It does not read: drop it rather than hold its backlog (it can resume).
             self.finishing = True
-        finally:
-            self.writer = None
+            transport.disconnect(graceful=False)
 
     def finish_writing(self) -> None:
-        """Nothing more will be sent: what is queued still goes out."""
+        """Nothing more will be sent (its member has moved to another socket)."""
         self.finishing = True
 
     def close_after_writing(self, code: int) -> None:
         """Sends what is queued, then closes the socket with `code`."""
-        if self.close_code is None:
-            self.close_code = code
-            self.finishing = True
-            self._write_soon()
-
-    async def flushed(self, disconnected: bool) -> None:
-        """Waits for the writer to finish (or stops it: nobody is there to read)."""
-        writer = self.writer
-        if writer is None:
+        transport = self.transport
+        if self.closing or transport is None:
             return
-        if disconnected:
-            writer.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await writer
+        self.closing = self.finishing = True
+        transport.send_close(WSCloseCode(code))
+        transport.disconnect()

@@ -7,8 +7,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from multidict import CIMultiDict
+from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from peercall.config import Settings
 from peercall.logs import log_event, short_id
@@ -29,16 +33,7 @@ from peercall.protocol import (
     Resumed,
     error_message,
 )
-from peercall.server.connection import (
-    POLICY_VIOLATION,
-    Connection,
-    Receive,
-    Scope,
-    Send,
-    client_address,
-    header,
-    refuse,
-)
+from peercall.server.connection import POLICY_VIOLATION, Connection
 from peercall.server.ice import ice_servers_for
 from peercall.server.limits import (
     ConnectionCounter,
@@ -49,6 +44,7 @@ from peercall.server.limits import (
 from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
+from peercall.server.proxies import TrustedProxies
 from peercall.server.store import CallRecord, CallStore, EventKind, call_key, store_safely
 
 if TYPE_CHECKING:
@@ -57,6 +53,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("peercall.signaling")
 
 PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
+SERVICE_RESTART = 1012
+# Frames may be bigger than a message (the codec then says "message too large");
+# past this, picows drops the socket without reading the frame.
+TRANSPORT_SIZE_FACTOR = 4
+Refusal = WSUpgradeResponseWithListener
 
 
 class SignalingHub:
@@ -80,6 +81,8 @@ class SignalingHub:
         self.passcode_attempts = PasscodeGuard(settings.passcode_attempts_per_minute)
         self.clock = clock
         self.codec = MessageCodec(settings.max_message_bytes)
+        self.max_frame_bytes = settings.max_message_bytes * TRANSPORT_SIZE_FACTOR
+        self.trusted_proxies = TrustedProxies(settings.trusted_proxies)
         self._connections_by_address = ConnectionCounter(settings.max_connections_per_ip)
         self._open: set[Connection] = set()  # every connection, in a call or not
         self._sweeper: asyncio.Task[None] | None = None
@@ -96,33 +99,30 @@ class SignalingHub:
         self.metrics.error(error.code)
         connection.send(error_message(error))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI WebSocket handler: runs until the client goes away."""
-        if (await receive())["type"] != "websocket.connect":
-            return
-        if not self._origin_allowed(scope):
+    def accept(self, request: WSUpgradeRequest, peer: str) -> Connection | Refusal:
+        """picows' listener factory: a socket for the upgrade `request` from `peer`,
+        or an HTTP error instead of the upgrade."""
+        if not self._origin_allowed(request.headers):
             # Refused before the upgrade (HTTP 403): another site's page may not
             # use this server with its visitors' browsers.
             log_event(logger, "origin-refused")
-            await send({"type": "websocket.close", "code": POLICY_VIOLATION})
-            return
-        address = client_address(scope)
-        if not self._connections_by_address.open(address):
-            error = ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS)
-            self.metrics.error(error.code)
-            await refuse(send, self.codec.encode(error_message(error)))
-            return
-        try:
-            await send({"type": "websocket.accept"})
-            await self._serve_connection(receive, send, address)
-        finally:
-            self._connections_by_address.close(address)
+            return WSUpgradeResponseWithListener(
+                WSUpgradeResponse.create_error_response(HTTPStatus.FORBIDDEN), None
+            )
+        address = peer
+        if self.trusted_proxies:
+            address = self.trusted_proxies.client_of(
+                peer, request.headers.getall("x-forwarded-for", [])
+            )
+        deadline = asyncio.get_running_loop().time() + self.settings.handshake_seconds
+        bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
+        return Connection(self, self.codec, address, deadline, bucket, self.max_frame_bytes)
 
-    def _origin_allowed(self, scope: Scope) -> bool:
-        origin = header(scope, b"origin")
+    def _origin_allowed(self, headers: CIMultiDict[str]) -> bool:
+        origin = headers.get("origin")
         if origin is None:
             return True  # not a browser: Origin protects browsers' users only
-        host = header(scope, b"host") or ""
+        host = headers.get("host", "")
         own = {f"{scheme}://{host}" for scheme in ("http", "https")}
         if self.settings.public_url:
             parts = urlsplit(self.settings.public_url)
@@ -130,20 +130,25 @@ class SignalingHub:
         allowed = own | {o.rstrip("/") for o in self.settings.allowed_origins}
         return origin.rstrip("/") in allowed
 
-    async def _serve_connection(self, receive: Receive, send: Send, address: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.handshake_seconds
-        connection = Connection(receive, send, self.codec, address, deadline)
+    def connected(self, connection: Connection) -> None:
+        """The upgrade is done: the connection counts, or is told why it may not."""
+        if not self._connections_by_address.open(connection.address):
+            self._send_error(connection, ProtocolError(ErrorCode.TOO_MANY_CONNECTIONS))
+            connection.close_after_writing(POLICY_VIOLATION)
+            return
+        connection.admitted = True
         self._open.add(connection)
         self._start_sweeping()
-        disconnected = False
-        try:
-            disconnected = await self._read_loop(connection)
-        finally:
-            self._open.discard(connection)
-            await self._connection_lost(connection)
-            connection.finish_writing()
-            await connection.flushed(disconnected)
+        logger.debug("socket opened (%d open)", len(self._open))
+
+    async def disconnected(self, connection: Connection) -> None:
+        """The socket is gone (after everything it said was handled)."""
+        self._open.discard(connection)
+        if connection.admitted:
+            connection.admitted = False
+            self._connections_by_address.close(connection.address)
+        logger.debug("socket closed (%d open)", len(self._open))
+        await self._connection_lost(connection)
 
     def _start_sweeping(self) -> None:
         if self._sweeper is None or self._sweeper.done():
@@ -163,43 +168,37 @@ class SignalingHub:
                 connection.close_after_writing(POLICY_VIOLATION)
 
     async def close(self) -> None:
+        """The server stops: every client is told to come back (1012, service
+        restart); members resume where they were (on this server once it is back,
+        or on another one sharing Redis)."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        for connection in list(self._open):
+            connection.close_after_writing(SERVICE_RESTART)
 
-    async def _read_loop(self, connection: Connection) -> bool:
-        """Handles the client's messages until it goes (True) or is closed (False)."""
-        bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
-        loop = asyncio.get_running_loop()
-        while True:
-            event = await connection.receive()
-            if event["type"] == "websocket.disconnect":
-                return True
-            if connection.close_code is not None:
-                return False  # closed by the sweeper; what follows is not handled
-            if not bucket.take():
-                self._send_error(connection, ProtocolError(ErrorCode.RATE_LIMITED))
-                continue
-            frame = event.get("text")
-            if frame is None:
-                frame = event.get("bytes") or b""
-            try:
-                await self._dispatch(connection, self.codec.decode(frame))
-            except ProtocolError as error:
-                self._send_error(connection, error)
-            except Exception:
-                # Never let one bad message take the connection (or others) down,
-                # and never show the client a traceback.
-                logger.exception("failed to handle a message")
-                self._send_error(connection, ProtocolError(ErrorCode.INTERNAL_ERROR))
-            finally:
-                # Until it joins, a connection gets a short while; then it must be
-                # heard from now and then (clients ping every 20 s). Silent sockets
-                # are closed by `_sweep`.
-                in_call = connection.peer_id is not None
-                wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
-                connection.deadline = loop.time() + wait
+    async def handle(self, connection: Connection, frame: bytes) -> None:
+        """One message from the client: checked, applied, answered."""
+        if not connection.bucket.take():
+            self._send_error(connection, ProtocolError(ErrorCode.RATE_LIMITED))
+            return
+        try:
+            await self._dispatch(connection, self.codec.decode(frame))
+        except ProtocolError as error:
+            self._send_error(connection, error)
+        except Exception:
+            # Never let one bad message take the connection (or others) down,
+            # and never show the client a traceback.
+            logger.exception("failed to handle a message")
+            self._send_error(connection, ProtocolError(ErrorCode.INTERNAL_ERROR))
+        finally:
+            # Until it joins, a connection gets a short while; then it must be
+            # heard from now and then (clients ping every 20 s). Silent sockets
+            # are closed by `_sweep`.
+            in_call = connection.peer_id is not None
+            wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
+            connection.deadline = asyncio.get_running_loop().time() + wait
 
     async def _dispatch(self, connection: Connection, message: ClientMessage) -> None:
         match message:

@@ -1,0 +1,132 @@
+"""One port for the page, the API and the signaling socket, served by two servers.
+
+uvicorn serves HTTP (Starlette: the page, the API); picows serves the signaling
+WebSocket, where a server spends its time: it parses and writes frames in C and
+keeps about a third of the memory per idle socket that uvicorn's WebSocket stack
+does (benchmarks/README.md). `FrontDoor` is the protocol uvicorn runs for each new
+connection (its `http` setting): it reads the request line, then hands the socket,
+with what it read, to picows for `GET /ws` and to uvicorn's own protocol otherwise.
+Both are asyncio protocols on the same transport (TLS included), so nothing is
+copied or proxied after the first bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+from picows import WSAutoPingStrategy, WSUpgradeRequest
+from picows.picows import WSProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from peercall.server.connection import Connection
+from peercall.server.signaling import Refusal, SignalingHub
+
+SIGNALING_PATH = b"/ws"
+# A request line longer than this is not ours: uvicorn answers it.
+MAX_REQUEST_LINE = 8192
+# picows reads into a buffer that grows when a frame needs it; most frames are small.
+READ_BUFFER_BYTES = 2048
+# Time for a WebSocket client to send its upgrade request once connected.
+UPGRADE_SECONDS = 10.0
+# picows logs each connection at INFO, with a logger of its own unless it is given
+# something that is not a `logging.Logger`: one adapter, shared by every socket.
+PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.server"), {})
+
+
+def is_signaling_request(request_line: bytes) -> bool:
+    """`GET /ws HTTP/1.1` (a query string allowed)."""
+    method, _, rest = request_line.partition(b" ")
+    target = rest.partition(b" ")[0]
+    return method == b"GET" and target.partition(b"?")[0] == SIGNALING_PATH
+
+
+class FrontDoor(asyncio.Protocol):
+    """Reads up to the end of the request line, then steps aside (see module doc)."""
+
+    def __init__(
+        self,
+        hub: SignalingHub,
+        *,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.hub = hub
+        self.http_arguments = (config, server_state, app_state, _loop)
+        self.transport: asyncio.Transport | None = None
+        self.received = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not registered as `asyncio.Transport`.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        line_end = self.received.find(b"\r\n")
+        if line_end < 0 and len(self.received) < MAX_REQUEST_LINE:
+            return  # the request line is not all here yet
+        assert self.transport is not None
+        if line_end >= 0 and is_signaling_request(bytes(self.received[:line_end])):
+            self._hand_over(self._signaling_protocol())
+        else:
+            self._hand_over(HttpToolsProtocol(*self.http_arguments))
+
+    def _signaling_protocol(self) -> WSProtocol:
+        assert self.transport is not None
+        peer = self.transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else "unknown"
+        accept: Callable[[WSUpgradeRequest], Connection | Refusal] = functools.partial(
+            self.hub.accept, peer=address
+        )
+        return WSProtocol(
+            None,  # host and port: a client's
+            None,  # path: a client's
+            False,  # the server side
+            accept,
+            PICOWS_LOGGER,
+            True,  # disconnect when a callback raises (ours do not)
+            UPGRADE_SECONDS,
+            False,  # no pings of its own: clients ping, the hub's sweeper times out
+            20.0,
+            20.0,
+            WSAutoPingStrategy.PING_WHEN_IDLE,
+            True,  # answer pings
+            self.hub.max_frame_bytes,
+            None,  # extra response headers
+            READ_BUFFER_BYTES,
+        )
+
+    def _hand_over(self, protocol: asyncio.BaseProtocol) -> None:
+        transport = self.transport
+        assert transport is not None
+        received, self.received = bytes(self.received), bytearray()
+        self.transport = None
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        if isinstance(protocol, asyncio.BufferedProtocol):
+            rest = memoryview(received)
+            while rest:  # its buffer may be smaller than what was read
+                buffer = protocol.get_buffer(len(rest))
+                size = min(len(buffer), len(rest))
+                buffer[:size] = rest[:size]
+                protocol.buffer_updated(size)
+                rest = rest[size:]
+        else:
+            assert isinstance(protocol, asyncio.Protocol)
+            protocol.data_received(received)
+
+    def eof_received(self) -> bool:
+        return False  # closes the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+def front_door_for(hub: SignalingHub) -> Callable[..., FrontDoor]:
+    """What uvicorn's `http` setting takes: called with uvicorn's arguments."""
+    return functools.partial(FrontDoor, hub)

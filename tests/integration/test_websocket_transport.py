@@ -1,0 +1,123 @@
+"""The signaling socket shares the page's port (uvicorn serves HTTP, picows the
+WebSocket, split by `front_door.py`): what a client may do with it, for real."""
+
+import asyncio
+import contextlib
+import json
+
+import httpx
+import pytest
+import websockets
+
+from tests.integration.client import TestClient
+from tests.servers import ServerProcess
+
+UPGRADE_HEADERS = (
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def test_a_message_sent_in_fragments_is_handled_as_one(server, connect):
+    call_id = server.create_call()
+    client = await connect()
+    text = json.dumps({"type": "join", "call_id": call_id})
+    await client.connection.send([text[:5], text[5:20], text[20:]])  # three frames
+    joined = await client.expect("joined")
+    assert joined["call_id"] == call_id
+
+
+async def test_fragments_past_the_transport_limit_close_the_socket(server, connect):
+    client = await connect()
+    piece = "x" * 64 * 1024
+    with contextlib.suppress(websockets.ConnectionClosed):  # may come mid-send
+        await client.connection.send([piece] * 6)  # 384 KiB: past 4 x 64 KiB
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.receive()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
+    # The server is fine: the next client is served.
+    other = await connect()
+    await other.send({"type": "ping"})
+    await other.expect("pong")
+
+
+async def raw_request(server: ServerProcess, *pieces: str) -> bytes:
+    """Sends a request in pieces (a pause between them), returns the status line."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        for piece in pieces:
+            writer.write(piece.encode())
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        return await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+
+
+async def test_an_upgrade_whose_request_line_comes_in_pieces_is_signaling(server):
+    host = f"Host: {server.host}:{server.port}\r\n"
+    status = await raw_request(server, "GE", "T /w", "s HTTP/1.1\r\n", host + UPGRADE_HEADERS)
+    assert status.startswith(b"HTTP/1.1 101")
+
+
+async def test_other_requests_on_the_port_are_http(server):
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.post("/ws")).status_code in (404, 405)
+        page = await http.get("/")
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+    # GET /ws that is not an upgrade is refused, not left hanging.
+    status = await raw_request(server, f"GET /ws HTTP/1.1\r\nHost: {server.host}\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 4"), status
+
+
+async def connections_refused(server: ServerProcess, forwarded: list[str]) -> list[bool]:
+    """Opens one connection per X-Forwarded-For value: which ones were refused."""
+    clients = [
+        TestClient(await websockets.connect(server.ws_url, additional_headers={
+            "X-Forwarded-For": address
+        }))
+        for address in forwarded
+    ]  # fmt: skip
+    refused = []
+    for client in clients:
+        with contextlib.suppress(websockets.ConnectionClosed):  # refused: told, then closed
+            await client.send({"type": "ping"})
+        refused.append((await client.receive())["type"] == "error")
+    for client in clients:
+        await client.close()
+    return refused
+
+
+async def test_socket_limits_count_forwarded_addresses_only_from_trusted_proxies(tmp_path):
+    limit = {"PEERCALL_MAX_CONNECTIONS_PER_IP": "2"}
+    three = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+    direct = ServerProcess(tmp_path / "direct", env=limit).start()
+    try:
+        # The header is the client's word: all three are 127.0.0.1.
+        assert await connections_refused(direct, three) == [False, False, True]
+    finally:
+        direct.stop()
+    proxied = ServerProcess(
+        tmp_path / "proxied", env={**limit, "PEERCALL_TRUSTED_PROXIES": "127.0.0.1"}
+    ).start()
+    try:
+        assert await connections_refused(proxied, three) == [False, False, False]
+        same = ["198.51.100.9"] * 3
+        assert await connections_refused(proxied, same) == [False, False, True]
+    finally:
+        proxied.stop()
+
+
+async def test_a_server_that_stops_tells_its_clients_to_come_back(tmp_path):
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        client = TestClient(await websockets.connect(server.ws_url))
+        await client.join(server.create_call())
+    finally:
+        server.stop()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.receive()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1012  # service restart: resume
