@@ -67,7 +67,9 @@ class Connection(WSListener):
         self.bucket = bucket
         self.max_frame_bytes = max_frame_bytes
         self.transport: WSTransport | None = None
-        self.inbox: deque[bytes | None] = deque()
+        # Made when a frame arrives, dropped once handled: an empty deque costs ~700
+        # bytes, and most connections are idle.
+        self.inbox: deque[bytes | None] | None = None
         self.reader: asyncio.Task[None] | None = None
         self.fragments: bytearray | None = None  # a message sent in several frames
         self.finishing = False  # nothing more will be sent
@@ -113,14 +115,16 @@ class Connection(WSListener):
             self._received(whole)
 
     def _received(self, frame: bytes | None) -> None:
+        if self.inbox is None:
+            self.inbox = deque()
         self.inbox.append(frame)
         if self.reader is None:
-            self.reader = asyncio.get_running_loop().create_task(self._read())
+            self.reader = asyncio.get_running_loop().create_task(self._read(self.inbox))
 
-    async def _read(self) -> None:
+    async def _read(self, inbox: deque[bytes | None]) -> None:
         try:
-            while self.inbox:
-                frame = self.inbox.popleft()
+            while inbox:
+                frame = inbox.popleft()
                 if frame is DISCONNECTED:
                     await self.handler.disconnected(self)
                     return
@@ -128,6 +132,7 @@ class Connection(WSListener):
                     await self.handler.handle(self, frame)
         finally:
             self.reader = None
+            self.inbox = None
 
     # --- sending --------------------------------------------------------------------
 
