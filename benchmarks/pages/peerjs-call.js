@@ -13,6 +13,7 @@ const options = {
   config: { iceServers: [] },
 };
 let stream = null;
+const answered = new Set();
 
 window.prepare = async () => {
   stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
@@ -24,8 +25,22 @@ window.answerCalls = (id) =>
     const peer = new window.peerjs.Peer(id, options);
     peer.on("open", () => resolve(id));
     peer.on("error", (error) => reject(new Error(String(error.type ?? error))));
-    peer.on("call", (call) => call.answer(stream));
+    peer.on("call", (call) => {
+      answered.add(call);
+      call.on("close", () => answered.delete(call));
+      call.answer(stream);
+    });
   });
+
+/**
+ * Hangs up every call answered so far. Called after each measurement: the caller
+ * has left, but PeerJS notices that only when ICE fails (tens of seconds), and
+ * until then the callee keeps encoding video for it, slowing every later run.
+ */
+window.hangUpAll = () => {
+  for (const call of answered) call.close();
+  answered.clear();
+};
 
 /** Milliseconds from "join" (a new Peer) to the first frame of the callee shown. */
 window.runOnce = (calleeId) =>

@@ -349,5 +349,6 @@ class MessageCodec:
                 return ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind[:40]!r}.")
         return ProtocolError(ErrorCode.INVALID_MESSAGE, f"Invalid message: {exc}")
 
-    def encode(self, message: ServerMessage) -> str:
-        return self._encoder.encode(message).decode()
+    def encode(self, message: ServerMessage) -> bytes:
+        """UTF-8 JSON, as a text frame carries it (no str in between)."""
+        return self._encoder.encode(message)

@@ -139,8 +139,8 @@ class Connection(WSListener):
     def send(self, message: ServerMessage) -> None:
         self.send_text(self.codec.encode(message))
 
-    def send_text(self, frame: str) -> None:
-        """Sends a message already encoded (as it comes out of Redis)."""
+    def send_text(self, frame: str | bytes) -> None:
+        """Sends a message already encoded (UTF-8 JSON; as str when out of Redis)."""
         transport = self.transport
         if self.finishing or transport is None:
             return
