@@ -69,8 +69,9 @@ def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server,
             delivered.append(message)
             page_side.send(frame)
             if first and message["type"] == "offer":
-                # The network drops right after the offer: the candidates behind
-                # it are lost on the way, and the page's answer has not gone out.
+                # The network drops right after the offer: what follows it (the end
+                # of candidates) is lost on the way, and the page's answer has not
+                # gone out.
                 dropped[0] = True
                 page_side.close()
                 server_side.close()
@@ -99,6 +100,11 @@ def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server,
             if m["type"] == "candidate" and m["session"] == session
         ]
 
+    # The open offer carries the candidates found before it was sent in its SDP;
+    # any found later, and the end of them, follow it and must all arrive once.
+    offer = next(m for m in delivered if m["type"] == "offer" and m["session"] == session)
+    assert "a=candidate:" in offer["sdp"]
     sent, got = candidates(host_sent), candidates(delivered)
-    assert sent
-    assert sorted(got) == sorted(sent)  # every candidate, each exactly once
+    assert sorted(got) == sorted(sent)  # every candidate sent, each exactly once
+    ends = [m for m in delivered if m["type"] == "end-of-candidates" and m["session"] == session]
+    assert len(ends) == 1

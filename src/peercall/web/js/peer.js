@@ -14,6 +14,10 @@ import { FileReceiver, FileSender } from "./files.js";
 import { preparedCertificates } from "./warm-up.js";
 
 const DISCONNECTED_RESTART_MS = 3000;
+// An open offer waits (at most this long) for its candidates, to carry them in its
+// SDP: whoever takes it then applies them with the offer, where a dozen separate
+// candidates would each cost their main thread an addIceCandidate.
+const OPEN_OFFER_GATHERING_MS = 2000;
 
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
@@ -25,6 +29,8 @@ function newSessionId() {
 export class PeerLink extends EventTarget {
   #makingOffer = false;
   #ignoreOffer = false;
+  #holdingCandidates = false;
+  #heldEnd = false;
   #pendingCandidates = [];
   #outgoing = { audio: null, video: null };
   // Files coming in: each step is an "incomingfile" event (phase start, progress, done, failed).
@@ -66,6 +72,11 @@ export class PeerLink extends EventTarget {
     });
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (this.#holdingCandidates) {
+        // They go in the open offer's SDP; the end of them is said after it.
+        if (!candidate) this.#heldEnd = true;
+        return;
+      }
       if (candidate) this.#signal({ type: "candidate", candidate: candidate.toJSON() });
       else this.#signal({ type: "end-of-candidates" });
     });
@@ -250,15 +261,44 @@ export class PeerLink extends EventTarget {
   }
 
   async #offer() {
+    // An open offer (nobody named yet) waits for whoever joins next: it has time to
+    // gather its candidates first and carry them in its SDP.
+    const open = this.remoteId === null;
     try {
       this.#makingOffer = true;
+      this.#holdingCandidates = open;
+      this.#heldEnd = false;
       await this.pc.setLocalDescription();
+      if (open) await this.#gathered(OPEN_OFFER_GATHERING_MS);
+      this.#holdingCandidates = false;
+      if (this.pc.signalingState === "closed") return; // closed while it waited
       this.#signal({ type: "offer", sdp: this.pc.localDescription.sdp });
+      // Candidates found later are sent on their own, as in any offer.
+      if (this.#heldEnd) this.#signal({ type: "end-of-candidates" });
     } catch (error) {
       console.error("peercall: could not make an offer", error);
     } finally {
+      this.#holdingCandidates = false;
       this.#makingOffer = false;
     }
+  }
+
+  /** Resolves when ICE gathering is complete, or after `ms` (whatever came by then). */
+  #gathered(ms) {
+    return new Promise((resolve) => {
+      const pc = this.pc;
+      const done = () => {
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      };
+      const check = () => {
+        if (pc.iceGatheringState === "complete" || pc.signalingState === "closed") done();
+      };
+      const timer = setTimeout(done, ms);
+      pc.addEventListener("icegatheringstatechange", check);
+      check();
+    });
   }
 
   async #handle(message) {
