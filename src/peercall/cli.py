@@ -18,9 +18,6 @@ from peercall import __version__
 from peercall.config import ConfigError, Settings, load_settings
 from peercall.server.admin import admin_token_path
 
-# The transport refuses frames this many times over the protocol limit outright
-# (close code 1009); frames in between get a `message-too-large` error reply.
-
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML file with settings")
