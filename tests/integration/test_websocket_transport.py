@@ -4,12 +4,13 @@ WebSocket, split by `front_door.py`): what a client may do with it, for real."""
 import asyncio
 import contextlib
 import json
+import socket
 
 import httpx
 import pytest
 import websockets
 
-from tests.integration.client import TestClient
+from tests.integration.client import TestClient, candidate
 from tests.servers import ServerProcess
 
 UPGRADE_HEADERS = (
@@ -121,3 +122,96 @@ async def test_a_server_that_stops_tells_its_clients_to_come_back(tmp_path):
         await client.receive()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1012  # service restart: resume
+
+
+async def slow_reader(server: ServerProcess) -> TestClient:
+    """A client with a tiny receive buffer, so that what it does not read yet piles
+    up in the server's socket buffers, then in the server itself."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, (server.host, server.port))
+    return TestClient(await websockets.connect(server.ws_url, sock=raw, max_queue=1))
+
+
+async def read_all(client: TestClient, count: int) -> None:
+    for _ in range(count):
+        await client.receive_numbered()
+
+
+@pytest.mark.server_env(PEERCALL_MESSAGES_PER_SECOND="1000", PEERCALL_MESSAGE_BURST="1000")
+async def test_a_member_that_never_reads_is_dropped_and_the_call_goes_on(server, connect):
+    """What the server holds for a socket that does not read is bounded (4 MiB past
+    what the kernel takes): beyond it the socket is dropped; the sender is not slowed
+    and everyone else is served."""
+    call_id = server.create_call()
+    sender = await connect()
+    await sender.join(call_id)
+    stuck = await slow_reader(server)  # and it never reads what it is sent
+    await stuck.join(call_id)
+    await sender.expect("peer-joined")
+    sdp = "v=0\r\n" + "a=x-padding:" + "x" * 60_000 + "\r\n"
+    for n in range(200):  # 12 MB for a reader that takes none of it
+        await sender.send({"type": "offer", "to": stuck.peer_id, "session": f"s{n}", "sdp": sdp})
+    await sender.send({"type": "ping"})
+    await sender.expect("pong")
+    # The stuck socket was let go: reading it now ends in a closed connection (and
+    # not in all 200 offers, then a wait for more).
+    with pytest.raises(websockets.ConnectionClosed):
+        await read_all(stuck, 201)
+    newcomer = await connect()
+    await newcomer.send({"type": "ping"})
+    await newcomer.expect("pong")
+
+
+async def test_large_messages_sent_together_arrive_intact(server, connect):
+    """Several messages for one socket at the same moment, some over picows' 8 KiB
+    copy threshold and each of another size (so each frame header differs): a
+    newcomer's `joined`, an open offer with a big SDP and its candidates, then big
+    answers the other way. Each must arrive whole and in order."""
+
+    def sdp(lines: int) -> str:
+        return "v=0\r\n" + "".join(f"a=x-line-{n}:{'y' * 90}\r\n" for n in range(lines))
+
+    call_id = server.create_call()
+    host = await connect()
+    await host.join(call_id)
+    await host.send({"type": "offer", "to": "next", "session": "open", "sdp": sdp(300)})
+    for n in range(3):
+        await host.send(
+            {"type": "candidate", "to": "next", "session": "open", "candidate": candidate(n)}
+        )
+    await host.send({"type": "ping"})
+    await host.expect("pong")  # all of it is held by now
+    newcomer = await connect()
+    await newcomer.join(call_id)
+    assert (await newcomer.expect("offer"))["sdp"] == sdp(300)
+    for n in range(3):
+        assert (await newcomer.expect("candidate"))["candidate"] == candidate(n)
+    await host.expect("peer-joined")
+    sizes = [100, 200, 150, 250, 120]  # 10-25 KB each
+    for lines in sizes:
+        answer = {"type": "answer", "to": host.peer_id, "session": "open", "sdp": sdp(lines)}
+        await newcomer.send(answer)
+    for lines in sizes:
+        assert (await host.expect("answer"))["sdp"] == sdp(lines)
+
+
+@pytest.mark.server_env(PEERCALL_MESSAGES_PER_SECOND="1000", PEERCALL_MESSAGE_BURST="1000")
+async def test_a_slow_reader_gets_every_large_message_whole(server, connect):
+    """Megabytes wait for a reader that is late (a phone on a bad network): when it
+    reads, every message is whole and in order."""
+    call_id = server.create_call()
+    sender = await connect()
+    await sender.join(call_id)
+    late = await slow_reader(server)
+    await late.join(call_id)
+    await sender.expect("peer-joined")
+    sdps = [f"v=0\r\na=x-padding:{'z' * (40_000 + 97 * n)}\r\n" for n in range(90)]
+    for n, sdp in enumerate(sdps):  # ~3.8 MB, below the 4 MiB kept for one socket
+        await sender.send({"type": "offer", "to": late.peer_id, "session": f"s{n}", "sdp": sdp})
+    await sender.send({"type": "ping"})
+    await sender.expect("pong")
+    for n, sdp in enumerate(sdps):
+        offer = await late.expect("offer")
+        assert (offer["session"], offer["sdp"]) == (f"s{n}", sdp)

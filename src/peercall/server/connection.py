@@ -23,6 +23,7 @@ POLICY_VIOLATION = 1008
 # can resume: what it is owed is kept by the coordinator until acknowledged).
 MAX_UNSENT_BYTES = 4 * 1024 * 1024
 DISCONNECTED = None  # in `Connection.inbox`: the socket is gone
+HEADER_ROOM = 14  # the longest WebSocket frame header, written in front of a message
 
 
 class MessageHandler(Protocol):
@@ -144,7 +145,14 @@ class Connection(WSListener):
         transport = self.transport
         if self.finishing or transport is None:
             return
-        transport.send(WSMsgType.TEXT, frame)
+        # Not `transport.send`: for a message over 8 KiB it hands uvloop a view of its
+        # own header buffer, which uvloop keeps (no copy) while the socket is backed
+        # up, and the next send overwrites: the stream was corrupted. With the
+        # header written into our own buffer, whatever waits is a copy.
+        data = frame.encode() if isinstance(frame, str) else frame
+        buffer = bytearray(HEADER_ROOM)
+        buffer += data
+        transport.send_reuse_external_bytearray(WSMsgType.TEXT, buffer, HEADER_ROOM)
         if transport.underlying_transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             # It does not read: drop it rather than hold its backlog (it can resume).
             self.finishing = True
