@@ -349,6 +349,9 @@ class MessageCodec:
                 return ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind[:40]!r}.")
         return ProtocolError(ErrorCode.INVALID_MESSAGE, f"Invalid message: {exc}")
 
-    def encode(self, message: ServerMessage) -> bytes:
-        """UTF-8 JSON, as a text frame carries it (no str in between)."""
-        return self._encoder.encode(message)
+    def encode(self, message: ServerMessage, room: int = 0) -> bytearray:
+        """UTF-8 JSON, as a text frame carries it, after `room` free bytes (where the
+        transport writes the frame header: the message is never copied again)."""
+        buffer = bytearray(room)
+        self._encoder.encode_into(message, buffer, room)
+        return buffer

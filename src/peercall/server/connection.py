@@ -138,10 +138,16 @@ class Connection(WSListener):
     # --- sending --------------------------------------------------------------------
 
     def send(self, message: ServerMessage) -> None:
-        self.send_text(self.codec.encode(message))
+        self._send_frame(self.codec.encode(message, room=HEADER_ROOM))
 
-    def send_text(self, frame: str | bytes) -> None:
-        """Sends a message already encoded (UTF-8 JSON; as str when out of Redis)."""
+    def send_text(self, frame: str) -> None:
+        """Sends a message already encoded (as it comes out of Redis)."""
+        buffer = bytearray(HEADER_ROOM)
+        buffer += frame.encode()
+        self._send_frame(buffer)
+
+    def _send_frame(self, buffer: bytearray) -> None:
+        """`buffer`: the message after HEADER_ROOM free bytes."""
         transport = self.transport
         if self.finishing or transport is None:
             return
@@ -149,9 +155,6 @@ class Connection(WSListener):
         # own header buffer, which uvloop keeps (no copy) while the socket is backed
         # up, and the next send overwrites: the stream was corrupted. With the
         # header written into our own buffer, whatever waits is a copy.
-        data = frame.encode() if isinstance(frame, str) else frame
-        buffer = bytearray(HEADER_ROOM)
-        buffer += data
         transport.send_reuse_external_bytearray(WSMsgType.TEXT, buffer, HEADER_ROOM)
         if transport.underlying_transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             # It does not read: drop it rather than hold its backlog (it can resume).
