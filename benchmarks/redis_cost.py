@@ -26,9 +26,8 @@ from benchmarks.signaling_load import (
     SERVER_CPU,
     Target,
     create_calls,
-    latency,
-    ratio,
-    saturation,
+    ratios,
+    saturation_then_latency,
 )
 
 
@@ -60,32 +59,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     npm_install()
-    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        targets = [Target("peercall", Path(tmp)), PeercallOnRedis("peercall", Path(tmp))]
-        names = ["in_process", "redis"]
-        for name, target in zip(names, targets, strict=True):
-            results[name] = {"saturation": saturation(target, args.concurrency, args.seconds)}
-            print(name, "saturation", results[name]["saturation"], flush=True)
-        rate = round(0.5 * min(r["saturation"]["setups_per_second"] for r in results.values()), 1)
-        for name, target in zip(names, targets, strict=True):
-            results[name]["latency"] = latency(target, rate, args.seconds)
-            print(name, "latency", results[name]["latency"], flush=True)
-    local, shared = results["in_process"], results["redis"]
-    ratios = {
-        "setups_per_second": ratio(
-            shared["saturation"]["setups_per_second"], local["saturation"]["setups_per_second"]
-        ),
-        "relay_p50": ratio(
-            shared["latency"]["relay_ms"]["p50_ms"], local["latency"]["relay_ms"]["p50_ms"]
-        ),
-        "relay_p99": ratio(
-            shared["latency"]["relay_ms"]["p99_ms"], local["latency"]["relay_ms"]["p99_ms"]
-        ),
-    }
+        targets = {
+            "in_process": Target("peercall", Path(tmp)),
+            "redis": PeercallOnRedis("peercall", Path(tmp)),
+        }
+        results, rate = saturation_then_latency(targets, args.concurrency, args.seconds)
+    figures = ["setups_per_second", "relay_p50", "relay_p99"]
+    found = ratios(results["redis"], results["in_process"], figures)
     path = write_result(
         "redis_cost",
-        {"settings": vars(args), "offered_per_second": rate, "results": results, "ratios": ratios},
+        {"settings": vars(args), "offered_per_second": rate, "results": results, "ratios": found},
     )
     for name, r in results.items():
         print(
@@ -94,7 +78,7 @@ def main() -> None:
             f"  relay p50 {r['latency']['relay_ms']['p50_ms']:.2f} ms"
             f"  p99 {r['latency']['relay_ms']['p99_ms']:.2f} ms"
         )
-    for name, value in ratios.items():
+    for name, value in found.items():
         print(f"redis/in-process {name}: {value:.2f}" if value else f"{name}: n/a")
     print(f"written to {path}")
 

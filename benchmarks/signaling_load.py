@@ -135,6 +135,48 @@ def ratio(ours: float | None, theirs: float | None) -> float | None:
     return None if not ours or not theirs else ours / theirs
 
 
+# Where each compared figure is in a target's results: phase, then keys.
+FIGURES: dict[str, tuple[str, ...]] = {
+    "setups_per_second": ("saturation", "setups_per_second"),
+    "relay_p99": ("latency", "relay_ms", "p99_ms"),
+    "relay_p50": ("latency", "relay_ms", "p50_ms"),
+    "kib_per_idle_connection": ("idle", "kib_per_connection"),
+    "peak_rss_saturation": ("saturation", "peak_rss_kib"),
+}
+
+
+def ratios(
+    ours: dict[str, Any], theirs: dict[str, Any], figures: list[str]
+) -> dict[str, float | None]:
+    """ours / theirs for each of `figures` (names in FIGURES)."""
+
+    def figure(results: dict[str, Any], path: tuple[str, ...]) -> Any:
+        for key in path:
+            results = results[key]
+        return results
+
+    return {
+        name: ratio(figure(ours, FIGURES[name]), figure(theirs, FIGURES[name])) for name in figures
+    }
+
+
+def saturation_then_latency(
+    targets: dict[str, Target], concurrency: int, seconds: float, rate: float | None = None
+) -> tuple[dict[str, dict[str, Any]], float]:
+    """Each target's saturation, then its latency at `rate` (default: half the lower
+    saturation), one fresh server per phase; the results and the rate offered."""
+    results: dict[str, dict[str, Any]] = {}
+    for name, target in targets.items():
+        results[name] = {"saturation": saturation(target, concurrency, seconds)}
+        print(name, "saturation", results[name]["saturation"], flush=True)
+    lowest = min(r["saturation"]["setups_per_second"] for r in results.values())
+    rate = round(rate or 0.5 * lowest, 1)
+    for name, target in targets.items():
+        results[name]["latency"] = latency(target, rate, seconds)
+        print(name, "latency", results[name]["latency"], flush=True)
+    return results, rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
@@ -146,44 +188,23 @@ def main() -> None:
     args = parser.parse_args()
     npm_install()
     raise_open_files_limit()
-    results: dict[str, dict[str, Any]] = {name: {} for name in TARGETS}
     with tempfile.TemporaryDirectory() as tmp:
-        targets = [Target(name, Path(tmp)) for name in TARGETS]
-        for target in targets:
-            results[target.name]["saturation"] = saturation(target, args.concurrency, args.seconds)
-            print(target.name, "saturation", results[target.name]["saturation"], flush=True)
-        rate = args.rate or 0.5 * min(
-            r["saturation"]["setups_per_second"] for r in results.values()
-        )
-        for target in targets:
-            results[target.name]["latency"] = latency(target, round(rate, 1), args.seconds)
-            print(target.name, "latency", results[target.name]["latency"], flush=True)
-        for target in targets:
-            results[target.name]["idle"] = idle(target, args.connections)
-            print(target.name, "idle", results[target.name]["idle"], flush=True)
-    ours, theirs = results["peercall"], results["peerjs"]
-    ratios = {
-        "setups_per_second": ratio(
-            ours["saturation"]["setups_per_second"], theirs["saturation"]["setups_per_second"]
-        ),
-        "relay_p99": ratio(
-            ours["latency"]["relay_ms"]["p99_ms"], theirs["latency"]["relay_ms"]["p99_ms"]
-        ),
-        "relay_p50": ratio(
-            ours["latency"]["relay_ms"]["p50_ms"], theirs["latency"]["relay_ms"]["p50_ms"]
-        ),
-        "kib_per_idle_connection": ratio(
-            ours["idle"]["kib_per_connection"], theirs["idle"]["kib_per_connection"]
-        ),
-        "peak_rss_saturation": ratio(
-            ours["saturation"]["peak_rss_kib"], theirs["saturation"]["peak_rss_kib"]
-        ),
-    }
+        targets = {name: Target(name, Path(tmp)) for name in TARGETS}
+        results, rate = saturation_then_latency(targets, args.concurrency, args.seconds, args.rate)
+        for name, target in targets.items():
+            results[name]["idle"] = idle(target, args.connections)
+            print(name, "idle", results[name]["idle"], flush=True)
+    ratios_found = ratios(results["peercall"], results["peerjs"], list(FIGURES))
     path = write_result(
         "signaling_load",
-        {"settings": vars(args), "offered_per_second": rate, "results": results, "ratios": ratios},
+        {
+            "settings": vars(args),
+            "offered_per_second": rate,
+            "results": results,
+            "ratios": ratios_found,
+        },
     )
-    print_table(results, ratios)
+    print_table(results, ratios_found)
     print(f"written to {path}")
 
 
