@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -77,6 +78,17 @@ class ServerProcess(ChildProcess):
         response = httpx.post(self.url + "/api/calls", json=body)
         response.raise_for_status()
         return response.json()["call_id"]
+
+    async def ended_call(self, call_id: str, tries: int = 100) -> httpx.Response:
+        """`GET /api/calls/{id}` asked every 0.1 s until it says 410 (ended): the
+        last answer, 410 or not after `tries`."""
+        async with httpx.AsyncClient() as http:
+            for _ in range(tries):
+                response = await http.get(f"{self.url}/api/calls/{call_id}")
+                if response.status_code == 410:
+                    break
+                await asyncio.sleep(0.1)
+        return response
 
     def describe_call(self, call_id: str) -> dict:
         """What `GET /api/calls/{id}` tells a page about a call."""

@@ -1,6 +1,5 @@
 """Calls live in SQLite: links keep working across restarts, history is kept, calls expire."""
 
-import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -49,12 +48,7 @@ async def test_an_idle_call_ends_and_its_link_says_so(tmp_path):
     server = ServerProcess(tmp_path / "data", env={"PEERCALL_CALL_TTL_SECONDS": "0.5"}).start()
     try:
         call_id = server.create_call()
-        async with httpx.AsyncClient() as http:
-            for _ in range(100):
-                response = await http.get(f"{server.url}/api/calls/{call_id}")
-                if response.status_code == 410:
-                    break
-                await asyncio.sleep(0.1)
+        response = await server.ended_call(call_id)
         assert response.status_code == 410
         assert response.json()["error"]["code"] == "call-ended"
     finally:
