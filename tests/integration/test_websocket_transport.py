@@ -32,7 +32,7 @@ async def test_fragments_past_the_transport_limit_close_the_socket(server, conne
     client = await connect()
     piece = "x" * 64 * 1024
     with contextlib.suppress(websockets.ConnectionClosed):  # may come mid-send
-        await client.connection.send([piece] * 6)  # 384 KiB: past 4 x 64 KiB
+        await client.connection.send([piece] * 32)  # 2 MiB: past 4 x 64 KiB, still sending
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await client.receive()
     assert closed.value.rcvd is not None
@@ -41,6 +41,31 @@ async def test_fragments_past_the_transport_limit_close_the_socket(server, conne
     other = await connect()
     await other.send({"type": "ping"})
     await other.expect("pong")
+
+
+def client_frame(opcode: int, payload: bytes, fin: bool) -> bytes:
+    """A client's frame (masked, with a zero key: the payload stays as it is)."""
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return bytes([(0x80 if fin else 0) | opcode]) + length + b"\0\0\0\0" + payload
+
+
+async def test_a_client_that_never_answers_our_close_is_cut_off(server):
+    host = f"Host: {server.host}:{server.port}\r\n"
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(f"GET /ws HTTP/1.1\r\n{host}{UPGRADE_HEADERS}".encode())
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        piece = b"x" * 64 * 1024
+        writer.write(client_frame(0x1, piece, fin=False))  # text, to be continued
+        for _ in range(5):  # past 4 x 64 KiB
+            writer.write(client_frame(0x0, piece, fin=False))
+        await writer.drain()
+        # Our close (1009) comes; we never answer it, and the server hangs up anyway.
+        rest = await asyncio.wait_for(reader.read(), 15)
+        assert rest == b"\x88\x02" + (1009).to_bytes(2, "big")
+    finally:
+        writer.close()
 
 
 async def raw_request(server: ServerProcess, *pieces: str) -> bytes:

@@ -13,6 +13,7 @@ import asyncio
 from collections import deque
 from typing import Protocol
 
+from multidict import CIMultiDict
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from peercall.protocol import MessageCodec, ServerMessage
@@ -23,7 +24,20 @@ POLICY_VIOLATION = 1008
 # can resume: what it is owed is kept by the coordinator until acknowledged).
 MAX_UNSENT_BYTES = 4 * 1024 * 1024
 DISCONNECTED = None  # in `Connection.inbox`: the socket is gone
+# How long a client has to answer our close frame before its socket is cut.
+CLOSE_ANSWER_SECONDS = 5.0
 HEADER_ROOM = 14  # the longest WebSocket frame header, written in front of a message
+# What an open socket's upgrade request and response are left with (never written to).
+NO_HEADERS: CIMultiDict[str] = CIMultiDict()
+
+
+def forget_handshake(transport: WSTransport) -> None:
+    """Drops the upgrade's headers, which picows keeps for the socket's lifetime: a
+    browser's come to ~3 KiB, a third of what an idle connection costs otherwise,
+    and nothing reads them once the socket is open (`SignalingHub.accept` has)."""
+    for handshake in (transport.request, transport.response):
+        if handshake is not None:
+            handshake.headers = NO_HEADERS
 
 
 class MessageHandler(Protocol):
@@ -83,20 +97,23 @@ class Connection(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
+        forget_handshake(transport)
         self.handler.connected(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
-        if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
+        if kind == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())  # not sent if ours went first
+            transport.disconnect()
+        elif self.closing:
+            return  # closed by us: what it says meanwhile is read and dropped
+        elif kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
             if frame.fin:
                 self._received(frame.get_payload_as_bytes())
             else:
                 self.fragments = bytearray(frame.get_payload_as_memoryview())
         elif kind == WSMsgType.CONTINUATION:
             self._continued(frame)
-        elif kind == WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
         # PING is answered by picows; PONG needs nothing.
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -166,10 +183,17 @@ class Connection(WSListener):
         self.finishing = True
 
     def close_after_writing(self, code: int) -> None:
-        """Sends what is queued, then closes the socket with `code`."""
+        """Sends what is queued and a close frame with `code`; the socket closes when
+        the client answers it (or after `CLOSE_ANSWER_SECONDS`).
+
+        Not at once: a socket closed while the client is still sending (the rest of
+        a message too large, say) has unread data, which makes the kernel reset the
+        connection, and a reset throws away what the client had not read yet, our
+        close frame included: it saw 1006 (no reason) instead of 1009 or 1008.
+        """
         transport = self.transport
         if self.closing or transport is None:
             return
         self.closing = self.finishing = True
         transport.send_close(WSCloseCode(code))
-        transport.disconnect()
+        asyncio.get_running_loop().call_later(CLOSE_ANSWER_SECONDS, transport.disconnect, False)

@@ -45,7 +45,14 @@ def is_signaling_request(request_line: bytes) -> bool:
 
 
 class FrontDoor(asyncio.Protocol):
-    """Reads up to the end of the request line, then steps aside (see module doc)."""
+    """Reads up to the end of the request line, then steps aside (see module doc).
+
+    uvloop keeps this object for the socket's lifetime (its transport holds on to
+    `data_received` when the next protocol has none, as picows' has not), so it is
+    slotted and lets go of everything on stepping aside.
+    """
+
+    __slots__ = ("http_arguments", "hub", "received", "transport")
 
     def __init__(
         self,
@@ -57,7 +64,7 @@ class FrontDoor(asyncio.Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.hub = hub
-        self.http_arguments = (config, server_state, app_state, _loop)
+        self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, _loop)
         self.transport: asyncio.Transport | None = None
         self.received = bytearray()
 
@@ -106,6 +113,7 @@ class FrontDoor(asyncio.Protocol):
         assert transport is not None
         received, self.received = bytes(self.received), bytearray()
         self.transport = None
+        self.http_arguments = ()
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         if isinstance(protocol, asyncio.BufferedProtocol):
