@@ -1,10 +1,11 @@
 """One client's signaling WebSocket, served by picows.
 
 A signaling server's work is many small messages over many mostly idle sockets, so
-each socket costs as little as it can: picows parses and writes frames in C (no
-ASGI scope, receive queue or task per socket), sending is a synchronous write to
-the socket's buffer (in order, never waiting on a slow recipient), and a task
-exists only while a connection has messages being handled.
+each socket costs as little as it can: picows parses frames in C (no ASGI scope,
+receive queue or task per socket); a message is handled as soon as it is read, in a
+task only if handling has to wait; what a socket is sent in one turn of the event
+loop goes out in one write at the end of it (in order, never waiting on a slow
+recipient).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from multidict import CIMultiDict
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from peercall.protocol import MessageCodec, ServerMessage
+from peercall.server.eager import run_eagerly
 from peercall.server.limits import TokenBucket
 
 POLICY_VIOLATION = 1008
@@ -40,6 +42,21 @@ def forget_handshake(transport: WSTransport) -> None:
             handshake.headers = NO_HEADERS
 
 
+def framed(buffer: bytearray) -> memoryview:
+    """The message after HEADER_ROOM in `buffer` as a server's text frame (RFC 6455
+    section 5.2: FIN, opcode 1, not masked), its header written in front of it."""
+    size = len(buffer) - HEADER_ROOM
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 0x10000:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    start = HEADER_ROOM - len(header)
+    buffer[start:HEADER_ROOM] = header
+    return memoryview(buffer)[start:]
+
+
 class MessageHandler(Protocol):
     """What the signaling hub does with a connection's frames (see `SignalingHub`)."""
 
@@ -54,16 +71,17 @@ class Connection(WSListener):
     """A client's WebSocket, its place in a call if any, and when it must next be
     heard from (`deadline`, on the event loop's clock; see `SignalingHub._sweep`).
 
-    Frames are handled one at a time, in order: they wait in `inbox` and a reader
-    task takes them out, which exists only while there is something to handle (an
-    idle connection holds no task). The socket going away is the last thing in the
+    Frames are handled one at a time, in order. A frame is handled as it arrives;
+    should handling wait (for storage, Redis), a reader task goes on with it, and
+    frames that come meanwhile wait in `inbox` (both exist only then: an idle
+    connection holds neither). The socket going away is the last thing in the
     inbox, so whatever the client said before it is handled first.
     """
 
     __slots__ = (
         "address", "admitted", "bucket", "call_id", "closing", "codec", "deadline",
         "finishing", "fragments", "handler", "inbox", "max_frame_bytes", "peer_id",
-        "reader", "transport",
+        "reader", "transport", "unwritten",
     )  # fmt: skip
 
     def __init__(
@@ -87,6 +105,7 @@ class Connection(WSListener):
         self.inbox: deque[bytes | None] | None = None
         self.reader: asyncio.Task[None] | None = None
         self.fragments: bytearray | None = None  # a message sent in several frames
+        self.unwritten: list[bytearray] | None = None  # sent this turn, written at its end
         self.finishing = False  # nothing more will be sent
         self.closing = False  # closed by us: what the client says next is not handled
         self.admitted = False  # counted against its address's connections
@@ -133,11 +152,12 @@ class Connection(WSListener):
             self._received(whole)
 
     def _received(self, frame: bytes | None) -> None:
-        if self.inbox is None:
-            self.inbox = deque()
-        self.inbox.append(frame)
-        if self.reader is None:
-            self.reader = asyncio.get_running_loop().create_task(self._read(self.inbox))
+        if self.inbox is not None:
+            self.inbox.append(frame)  # others are being handled: it waits its turn
+            return
+        self.inbox = deque((frame,))
+        # Handled now; in a task only if handling has to wait (see eager.py).
+        self.reader = run_eagerly(self._read(self.inbox))
 
     async def _read(self, inbox: deque[bytes | None]) -> None:
         try:
@@ -164,16 +184,31 @@ class Connection(WSListener):
         self._send_frame(buffer)
 
     def _send_frame(self, buffer: bytearray) -> None:
-        """`buffer`: the message after HEADER_ROOM free bytes."""
-        transport = self.transport
-        if self.finishing or transport is None:
+        """`buffer`: the message after HEADER_ROOM free bytes. Written together with
+        whatever else this connection is sent in the same turn of the event loop."""
+        if self.finishing or self.transport is None:
             return
-        # Not `transport.send`: for a message over 8 KiB it hands uvloop a view of its
-        # own header buffer, which uvloop keeps (no copy) while the socket is backed
-        # up, and the next send overwrites: the stream was corrupted. With the
-        # header written into our own buffer, whatever waits is a copy.
-        transport.send_reuse_external_bytearray(WSMsgType.TEXT, buffer, HEADER_ROOM)
-        if transport.underlying_transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+        if self.unwritten is None:
+            self.unwritten = []
+            asyncio.get_running_loop().call_soon(self._write_unwritten)
+        self.unwritten.append(buffer)
+
+    def _write_unwritten(self) -> None:
+        """One write (one system call, one TCP segment if it fits) for the messages of
+        one turn: ten candidates relayed from one read were ten writes, and writing
+        was the server's largest cost under load (a fifth of its time)."""
+        frames, self.unwritten = self.unwritten, None
+        transport = self.transport
+        if not frames or transport is None or transport.is_close_frame_sent:
+            return
+        # Our frames, not picows': it writes one message per call. Whatever uvloop
+        # keeps unsent refers to these buffers, which nothing changes afterwards.
+        underlying = transport.underlying_transport
+        if len(frames) == 1:
+            underlying.write(framed(frames[0]))
+        else:
+            underlying.write(b"".join([framed(frame) for frame in frames]))
+        if underlying.get_write_buffer_size() > MAX_UNSENT_BYTES:
             # It does not read: drop it rather than hold its backlog (it can resume).
             self.finishing = True
             transport.disconnect(graceful=False)
@@ -194,6 +229,7 @@ class Connection(WSListener):
         transport = self.transport
         if self.closing or transport is None:
             return
+        self._write_unwritten()  # what was said before the close goes first
         self.closing = self.finishing = True
         transport.send_close(WSCloseCode(code))
         asyncio.get_running_loop().call_later(CLOSE_ANSWER_SECONDS, transport.disconnect, False)
