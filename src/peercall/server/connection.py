@@ -11,6 +11,7 @@ recipient).
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from typing import Protocol
 
@@ -29,6 +30,10 @@ DISCONNECTED = None  # in `Connection.inbox`: the socket is gone
 # How long a client has to answer our close frame before its socket is cut.
 CLOSE_ANSWER_SECONDS = 5.0
 HEADER_ROOM = 14  # the longest WebSocket frame header, written in front of a message
+# A text frame's header by the length of its message: under 126, under 64 KiB, more.
+SHORT_HEADER = struct.Struct("!BB")
+MEDIUM_HEADER = struct.Struct("!BBH")
+LONG_HEADER = struct.Struct("!BBQ")
 # What an open socket's upgrade request and response are left with (never written to).
 NO_HEADERS: CIMultiDict[str] = CIMultiDict()
 
@@ -47,13 +52,14 @@ def framed(buffer: bytearray) -> memoryview:
     section 5.2: FIN, opcode 1, not masked), its header written in front of it."""
     size = len(buffer) - HEADER_ROOM
     if size < 126:
-        header = bytes((0x81, size))
+        start = HEADER_ROOM - 2
+        SHORT_HEADER.pack_into(buffer, start, 0x81, size)
     elif size < 0x10000:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+        start = HEADER_ROOM - 4
+        MEDIUM_HEADER.pack_into(buffer, start, 0x81, 126, size)
     else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    start = HEADER_ROOM - len(header)
-    buffer[start:HEADER_ROOM] = header
+        start = HEADER_ROOM - 10
+        LONG_HEADER.pack_into(buffer, start, 0x81, 127, size)
     return memoryview(buffer)[start:]
 
 
