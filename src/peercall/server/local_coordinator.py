@@ -55,14 +55,14 @@ class LocalCoordinator:
         result = self.roster.join(call_id, name)
         peer_id = result.member.peer_id
         token = new_resume_token()
+        hashed = token_hash(token)
         self._links[peer_id] = MemberLink(
-            call_id, peer_id, token_hash(token), max_unacknowledged=self.settings.max_queued_signals
+            call_id, peer_id, hashed, max_unacknowledged=self.settings.max_queued_signals
         )
         # Kept (numbered) for the newcomer until `attach`, after its `joined`.
         self._deliver(result.deliveries)
         await store_safely(
-            "add member",
-            self.store.add_member(call_id, peer_id, name, token_hash(token), self.clock()),
+            "add member", self.store.add_member(call_id, peer_id, name, hashed, self.clock())
         )
         return Entry(peer_id, result.peers, token)
 
