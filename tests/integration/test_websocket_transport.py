@@ -240,3 +240,29 @@ async def test_a_slow_reader_gets_every_large_message_whole(server, connect):
     for n, sdp in enumerate(sdps):
         offer = await late.expect("offer")
         assert (offer["session"], offer["sdp"]) == (f"s{n}", sdp)
+
+
+async def test_a_socket_that_goes_away_while_messages_for_it_wait_breaks_nothing(server, connect):
+    """Messages for a socket are written at the end of the event loop's turn; a client
+    gone in that same turn (a phone losing its network) must cost nothing but them."""
+    for _ in range(10):  # the two in one turn of the server's loop is likely, not certain
+        call_id = server.create_call()  # the one gone keeps its place a while
+        sender, leaving = await connect(), await connect()
+        await sender.join(call_id)
+        await leaving.join(call_id)
+        await sender.expect("peer-joined")
+        frames = [
+            json.dumps({"type": "candidate", "to": leaving.peer_id, "session": "s",
+                        "candidate": candidate(n)})
+            for n in range(10)
+        ]  # fmt: skip
+        for frame in frames:
+            await sender.connection.send(frame)
+        leaving.connection.transport.abort()  # a reset, right behind the candidates
+        await sender.send({"type": "leave"})
+        await sender.expect("left")
+        await sender.close()
+    other = await connect()
+    await other.send({"type": "ping"})
+    await other.expect("pong")
+    assert "Traceback" not in server.log()

@@ -205,8 +205,10 @@ class Connection(WSListener):
         was the server's largest cost under load (a fifth of its time)."""
         frames, self.unwritten = self.unwritten, None
         transport = self.transport
-        if not frames or transport is None or transport.is_close_frame_sent:
-            return
+        if not frames or self.finishing or transport is None or transport.is_disconnected:
+            return  # gone meanwhile (uvloop raises on a write to a closed socket)
+        if transport.is_close_frame_sent:
+            return  # nothing may follow a close frame
         # Our frames, not picows': it writes one message per call. Whatever uvloop
         # keeps unsent refers to these buffers, which nothing changes afterwards.
         underlying = transport.underlying_transport
