@@ -9,6 +9,7 @@ import socket
 import httpx
 import pytest
 import websockets
+from websockets.frames import Frame, Opcode
 
 from tests.integration.client import TestClient, candidate
 from tests.servers import ServerProcess
@@ -43,13 +44,6 @@ async def test_fragments_past_the_transport_limit_close_the_socket(server, conne
     await other.expect("pong")
 
 
-def client_frame(opcode: int, payload: bytes, fin: bool) -> bytes:
-    """A client's frame (masked, with a zero key: the payload stays as it is)."""
-    size = len(payload)
-    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 127]) + size.to_bytes(8, "big")
-    return bytes([(0x80 if fin else 0) | opcode]) + length + b"\0\0\0\0" + payload
-
-
 async def test_a_client_that_never_answers_our_close_is_cut_off(server):
     host = f"Host: {server.host}:{server.port}\r\n"
     reader, writer = await asyncio.open_connection(server.host, server.port)
@@ -57,9 +51,9 @@ async def test_a_client_that_never_answers_our_close_is_cut_off(server):
         writer.write(f"GET /ws HTTP/1.1\r\n{host}{UPGRADE_HEADERS}".encode())
         assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
         piece = b"x" * 64 * 1024
-        writer.write(client_frame(0x1, piece, fin=False))  # text, to be continued
+        writer.write(Frame(Opcode.TEXT, piece, fin=False).serialize(mask=True))
         for _ in range(5):  # past 4 x 64 KiB
-            writer.write(client_frame(0x0, piece, fin=False))
+            writer.write(Frame(Opcode.CONT, piece, fin=False).serialize(mask=True))
         await writer.drain()
         # Our close (1009) comes; we never answer it, and the server hangs up anyway.
         rest = await asyncio.wait_for(reader.read(), 15)
