@@ -109,11 +109,33 @@ class IceCandidateInit(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     usernameFragment: str | None = None
 
 
+Passcode = Annotated[str, msgspec.Meta(max_length=128)]
+# A call holds at most 12 people: a newcomer answers at most 11 open offers.
+MAX_PREPARED_ANSWERS = 16
+
+
+class PreparedAnswer(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """An answer to a member's open offer, made before joining (see "Looking in")."""
+
+    to: PeerId
+    session: SessionId
+    sdp: Sdp
+
+
 class Join(_ClientMessage, tag="join"):
     call_id: CallId
     name: DisplayName = ""
     # Needed when the call was created with one (see "Passcodes").
-    passcode: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    passcode: Passcode | None = None
+    # Answers to the open offers of a `look`: they go to their members with the join.
+    answers: Annotated[list[PreparedAnswer], msgspec.Meta(max_length=MAX_PREPARED_ANSWERS)] = []
+
+
+class Look(_ClientMessage, tag="look"):
+    """Before joining: the members' open offers, to answer them ahead of `join`."""
+
+    call_id: CallId
+    passcode: Passcode | None = None
 
 
 class Offer(_ClientMessage, tag="offer"):
@@ -172,10 +194,12 @@ class Ping(_ClientMessage, tag="ping"):
 
 
 Signal = Offer | Answer | Candidate | EndOfCandidates
-ClientMessage = Join | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping | Resume | Ack
+ClientMessage = (
+    Join | Look | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping | Resume | Ack
+)
 CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
     cls.__struct_config__.tag
-    for cls in (Join, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
+    for cls in (Join, Look, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
 )
 
 
@@ -206,6 +230,8 @@ class Joined(_ServerMessage, tag="joined"):
     resume_seconds: float = 0
     # Send something (a `ping`) at least this often, or the server closes the socket.
     ping_seconds: float = 20
+    # The members whose open offer took our prepared answer (`join.answers`).
+    answered: list[str] = []
 
 
 class PeerJoined(_ServerMessage, tag="peer-joined"):
@@ -257,6 +283,13 @@ class RelayedEndOfCandidates(_ServerMessage, tag="end-of-candidates"):
     seq: int | None = None
 
 
+class Looked(_ServerMessage, tag="looked"):
+    """The reply to `look`: every member's open offer (`from`, `session`, `sdp`)."""
+
+    call_id: str
+    offers: list[RelayedOffer]
+
+
 class Resumed(_ServerMessage, tag="resumed"):
     call_id: str
     peer_id: str
@@ -280,6 +313,7 @@ ServerMessage = (
     | PeerJoined
     | PeerLeft
     | Left
+    | Looked
     | RelayedOffer
     | RelayedAnswer
     | RelayedCandidate

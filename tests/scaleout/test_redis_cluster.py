@@ -183,3 +183,21 @@ class RedisEvents:
             return [event.kind for event in await store.events(call_id)]
         finally:
             await store.close()
+
+
+async def test_looking_and_joining_with_answers_work_across_servers(cluster, connect_to):
+    first, second, third = cluster
+    call_id = first.create_call()
+    host: TestClient = await connect_to(first)
+    await host.join(call_id)
+    await host.send({"type": "offer", "to": "next", "session": "open", "sdp": "v=0 open"})
+    await host.drain()
+    onlooker = await connect_to(second)
+    await onlooker.send({"type": "look", "call_id": call_id})
+    looked = await onlooker.expect("looked")
+    assert [o["from"] for o in looked["offers"]] == [host.peer_id]
+    guest = await connect_to(third)
+    answer = {"to": host.peer_id, "session": "open", "sdp": "v=0 answer"}
+    assert (await guest.join(call_id, answers=[answer]))["answered"] == [host.peer_id]
+    assert (await host.expect("peer-joined"))["peer_id"] == guest.peer_id
+    assert (await host.expect("answer"))["sdp"] == "v=0 answer"

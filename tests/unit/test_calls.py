@@ -10,8 +10,11 @@ from peercall.protocol import (
     Offer,
     PeerJoined,
     PeerLeft,
+    PreparedAnswer,
     ProtocolError,
+    RelayedAnswer,
     RelayedCandidate,
+    RelayedEndOfCandidates,
     RelayedOffer,
 )
 from peercall.server.calls import CallRoster
@@ -113,6 +116,72 @@ def test_a_new_open_offer_replaces_an_untaken_one():
     bob = roster.join(CALL)
     assert [d.message for d in bob.deliveries if d.to == bob.member.peer_id] == [
         RelayedOffer(from_=alice.peer_id, session="new", sdp="v=0 new")
+    ]
+
+
+def test_looking_shows_each_members_open_offer_and_changes_nothing():
+    roster = CallRoster(capacity=3)
+    assert roster.open_offers(CALL) == []
+    alice = roster.join(CALL).member
+    bob = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="a", sdp="v=0 a"))
+    roster.relay(CALL, alice.peer_id, candidate(1, session="a"))
+    roster.relay(CALL, bob.peer_id, Offer(to="next", session="b", sdp="v=0 b"))
+    shown = [RelayedOffer(from_=alice.peer_id, session="a", sdp="v=0 a")]
+    shown.append(RelayedOffer(from_=bob.peer_id, session="b", sdp="v=0 b"))
+    assert roster.open_offers(CALL) == shown
+    assert roster.open_offers(CALL) == shown  # looking twice takes nothing
+    assert roster.held_signals() == 3
+
+
+def test_looking_into_a_full_call_is_refused():
+    roster = CallRoster(capacity=2)
+    alice = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0"))
+    roster.join(CALL)
+    assert code_of(lambda: roster.open_offers(CALL)) == ErrorCode.CALL_FULL
+
+
+def test_an_answer_made_before_joining_goes_to_its_member_with_the_news():
+    roster = CallRoster(capacity=3)
+    alice = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="s", sdp="v=0"))
+    roster.relay(CALL, alice.peer_id, EndOfCandidates(to="next", session="s"))
+    answer = PreparedAnswer(to=alice.peer_id, session="s", sdp="v=0 answer")
+    bob = roster.join(CALL, "Bob", {alice.peer_id: answer})
+    newcomer = bob.member.peer_id
+    assert bob.answered == [alice.peer_id]
+    # Alice hears of Bob and gets his answer at once; Bob gets what came after the
+    # offer he answered (not the offer again).
+    assert [(d.to, d.message) for d in bob.deliveries] == [
+        (newcomer, RelayedEndOfCandidates(from_=alice.peer_id, session="s")),
+        (alice.peer_id, PeerJoined(peer_id=newcomer, name="Bob", open_offer_session="s")),
+        (alice.peer_id, RelayedAnswer(from_=newcomer, session="s", sdp="v=0 answer")),
+    ]
+    # The open offer is Bob's now: Alice's later signals to "next" go to him.
+    later = roster.relay(CALL, alice.peer_id, candidate(7))
+    assert [d.to for d in later] == [newcomer]
+
+
+def test_an_answer_to_an_offer_that_is_gone_is_let_go_and_the_new_offer_handed_over():
+    roster = CallRoster(capacity=3)
+    alice = roster.join(CALL).member
+    carol = roster.join(CALL).member
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="old", sdp="v=0 old"))
+    roster.relay(CALL, alice.peer_id, Offer(to="next", session="new", sdp="v=0 new"))
+    answers = {
+        alice.peer_id: PreparedAnswer(to=alice.peer_id, session="old", sdp="v=0 stale"),
+        # Carol has no open offer; and somebody who is not there at all.
+        carol.peer_id: PreparedAnswer(to=carol.peer_id, session="c", sdp="v=0"),
+        "X" * 16: PreparedAnswer(to="X" * 16, session="x", sdp="v=0"),
+    }
+    bob = roster.join(CALL, "", answers)
+    newcomer = bob.member.peer_id
+    assert bob.answered == []
+    assert [(d.to, d.message) for d in bob.deliveries] == [
+        (newcomer, RelayedOffer(from_=alice.peer_id, session="new", sdp="v=0 new")),
+        (alice.peer_id, PeerJoined(peer_id=newcomer, open_offer_session="new")),
+        (carol.peer_id, PeerJoined(peer_id=newcomer)),
     ]
 
 

@@ -11,10 +11,15 @@ member who joins, right after that member's `joined` (every member's, in a group
 Later signals to "next" from the same member go straight to that newcomer. This lets
 a joiner answer at once instead of waiting a round trip for an offer, and it is why a
 candidate sent before the other side exists is never lost.
+
+A person about to join may also *look* at the open offers first and join with its
+answers to them: each answer goes to its member with the news of the join, so the
+set-up is under way the moment the person presses Join.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
@@ -27,7 +32,10 @@ from peercall.protocol import (
     PeerInfo,
     PeerJoined,
     PeerLeft,
+    PreparedAnswer,
     ProtocolError,
+    RelayedAnswer,
+    RelayedOffer,
     RelayedSignal,
     ServerMessage,
     Signal,
@@ -66,6 +74,15 @@ class Member:
                 return offer
         return None
 
+    def offer_to_look_at(self) -> RelayedOffer | None:
+        """The offer of the untaken open offer, if it has exactly one: an answer to
+        it is then an answer to the whole open offer."""
+        offer = self.untaken_open_offer()
+        if offer is None:
+            return None
+        offers = [signal for signal in offer.signals if isinstance(signal, RelayedOffer)]
+        return offers[0] if len(offers) == 1 and offer.signals[0] is offers[0] else None
+
     def info(self) -> PeerInfo:
         return PeerInfo(peer_id=self.peer_id, name=self.name)
 
@@ -83,6 +100,8 @@ class JoinResult:
     peers: list[PeerInfo]
     # For the newcomer these come after its `joined`; for others, any time.
     deliveries: list[Delivery]
+    # The members whose open offer took the newcomer's prepared answer.
+    answered: list[str] = field(default_factory=list)
 
 
 class CallRoster:
@@ -127,31 +146,71 @@ class CallRoster:
         call = self._calls.get(call_id)
         return call is not None and peer_id in call.members
 
-    def join(self, call_id: str, name: str = "") -> JoinResult:
-        """Add a member; raise CALL_FULL when there is no seat left."""
-        call = self._calls.get(call_id) or Call(call_id, self.capacity)
+    def open_offers(self, call_id: str) -> list[RelayedOffer]:
+        """What `look` shows: each member's open offer (raises CALL_FULL: nobody
+        could take them)."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return []
+        self._check_room(call)
+        offers = (member.offer_to_look_at() for member in call.members.values())
+        return [offer for offer in offers if offer is not None]
+
+    @staticmethod
+    def _check_room(call: Call) -> None:
         if len(call.members) >= call.capacity:
             raise ProtocolError(
                 ErrorCode.CALL_FULL, f"This call is full: it holds {call.capacity} people."
             )
+
+    def join(
+        self, call_id: str, name: str = "", answers: Mapping[str, PreparedAnswer] | None = None
+    ) -> JoinResult:
+        """Add a member; raise CALL_FULL when there is no seat left. `answers` (by
+        member): answers made to the open offers `look` showed; an answer whose open
+        offer is still there goes to its member, others are let go (that member's
+        open offer, if a new one, is handed over as usual)."""
+        call = self._calls.get(call_id) or Call(call_id, self.capacity)
+        self._check_room(call)
         newcomer = Member(peer_id=new_peer_id(), name=name)
         peers = [member.info() for member in call.members.values()]
         deliveries: list[Delivery] = []
+        answered: list[str] = []
         for member in call.members.values():
-            offer = member.untaken_open_offer()
-            if offer is not None:
-                offer.taker = newcomer.peer_id
-                deliveries.extend(Delivery(newcomer.peer_id, s) for s in offer.signals)
-                offer.signals.clear()
-            notice = PeerJoined(
-                peer_id=newcomer.peer_id,
-                name=name,
-                open_offer_session=offer.session if offer else None,
-            )
-            deliveries.append(Delivery(member.peer_id, notice))
+            answer = (answers or {}).get(member.peer_id)
+            if self._hand_over(member, newcomer, answer, deliveries):
+                answered.append(member.peer_id)
         call.members[newcomer.peer_id] = newcomer
         self._calls[call_id] = call
-        return JoinResult(newcomer, peers, deliveries)
+        return JoinResult(newcomer, peers, deliveries, answered)
+
+    @staticmethod
+    def _hand_over(
+        member: Member, newcomer: Member, answer: PreparedAnswer | None, deliveries: list[Delivery]
+    ) -> bool:
+        """Tells `member` of the newcomer and gives the newcomer its open offer, or
+        gives `member` the newcomer's answer to it (True) if that is still the one."""
+        looked_at = member.offer_to_look_at()
+        if answer is not None and (looked_at is None or answer.session != looked_at.session):
+            answer = None  # made for an offer that is gone: let go
+        offer = member.untaken_open_offer()
+        if offer is not None:
+            offer.taker = newcomer.peer_id
+            # When it answered the offer, the newcomer has it already.
+            held = offer.signals[1:] if answer is not None else offer.signals
+            deliveries.extend(Delivery(newcomer.peer_id, signal) for signal in held)
+            offer.signals.clear()
+        notice = PeerJoined(
+            peer_id=newcomer.peer_id,
+            name=newcomer.name,
+            open_offer_session=offer.session if offer else None,
+        )
+        deliveries.append(Delivery(member.peer_id, notice))
+        if answer is None:
+            return False
+        reply = RelayedAnswer(from_=newcomer.peer_id, session=answer.session, sdp=answer.sdp)
+        deliveries.append(Delivery(member.peer_id, reply))
+        return True
 
     def restore(self, call_id: str, peer_id: str, name: str = "") -> None:
         """Put back a member who was in the call before this process started (resume

@@ -10,20 +10,23 @@ server processes serve the same calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from peercall.protocol import LeaveReason, PeerInfo, Signal
+from peercall.protocol import LeaveReason, PeerInfo, PreparedAnswer, RelayedOffer, Signal
 from peercall.server.connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A new member's place: its id, who was there, and the token to resume it."""
+    """A new member's place: its id, who was there, the token to resume it, and
+    whose open offers took its prepared answers."""
 
     peer_id: str
     peers: list[PeerInfo]
     resume_token: str
+    answered: list[str] = field(default_factory=list)
 
 
 class Coordinator(Protocol):
@@ -36,9 +39,15 @@ class Coordinator(Protocol):
     async def ping(self) -> None:
         """Raises if calls cannot be served now (for `/readyz`)."""
 
-    async def join(self, call_id: str, name: str) -> Entry:
+    async def open_offers(self, call_id: str) -> list[RelayedOffer]:
+        """The members' open offers, for `look` (raises `call-full`)."""
+
+    async def join(
+        self, call_id: str, name: str, answers: Mapping[str, PreparedAnswer] | None = None
+    ) -> Entry:
         """A new member (raises `call-full`). What the others owe it (an open offer)
-        waits until `attach`, so that it comes after the member's `joined`."""
+        waits until `attach`, so that it comes after the member's `joined`.
+        `answers`: see `CallRoster.join`."""
 
     async def resume(self, call_id: str, peer_id: str, token: str, last_seq: int) -> int | None:
         """Checks a member's claim to its place (raises `resume-failed`) and forgets

@@ -10,11 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from peercall.config import Settings
 from peercall.logs import log_event, short_id
-from peercall.protocol import ErrorCode, LeaveReason, ProtocolError, Signal
+from peercall.protocol import (
+    ErrorCode,
+    LeaveReason,
+    PreparedAnswer,
+    ProtocolError,
+    RelayedOffer,
+    Signal,
+)
 from peercall.server.calls import CallRoster, Delivery
 from peercall.server.connection import Connection
 from peercall.server.coordinator import Entry
@@ -51,8 +58,13 @@ class LocalCoordinator:
     async def ping(self) -> None:
         await self.store.ping()
 
-    async def join(self, call_id: str, name: str) -> Entry:
-        result = self.roster.join(call_id, name)
+    async def open_offers(self, call_id: str) -> list[RelayedOffer]:
+        return self.roster.open_offers(call_id)
+
+    async def join(
+        self, call_id: str, name: str, answers: Mapping[str, PreparedAnswer] | None = None
+    ) -> Entry:
+        result = self.roster.join(call_id, name, answers)
         peer_id = result.member.peer_id
         token = new_resume_token()
         hashed = token_hash(token)
@@ -64,7 +76,7 @@ class LocalCoordinator:
         await store_safely(
             "add member", self.store.add_member(call_id, peer_id, name, hashed, self.clock())
         )
-        return Entry(peer_id, result.peers, token)
+        return Entry(peer_id, result.peers, token, result.answered)
 
     async def resume(self, call_id: str, peer_id: str, token: str, last_seq: int) -> int | None:
         link = self._links.get(peer_id) or await self._restore(call_id, peer_id, token, last_seq)

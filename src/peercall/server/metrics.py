@@ -59,7 +59,8 @@ class Metrics:
         self.setup_seconds = Histogram(
             "peercall_setup_seconds",
             "From a newcomer's join to its answer to somebody in the call: the server's "
-            "share of a call's set-up, plus the clients' work in between.",
+            "share of a call's set-up, plus the clients' work in between (0 when the "
+            "answer came with the join).",
             buckets=SETUP_BUCKETS,
             registry=self.registry,
         )
@@ -69,12 +70,12 @@ class Metrics:
         """Counts one error reply."""
         self.errors.labels(str(code)).inc()
 
-    def relayed(self, signal_type: str) -> None:
-        """Counts one relayed signal (a hot path: the labelled child is kept)."""
+    def relayed(self, signal_type: str, count: int = 1) -> None:
+        """Counts relayed signals (a hot path: the labelled child is kept)."""
         child = self._relayed.get(signal_type)
         if child is None:
             child = self._relayed[signal_type] = self.signals_relayed.labels(signal_type)
-        child.inc()
+        child.inc(count)
 
     def watch(
         self,

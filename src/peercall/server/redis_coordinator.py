@@ -31,7 +31,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
@@ -46,7 +46,9 @@ from peercall.protocol import (
     NEXT_PEER,
     ErrorCode,
     LeaveReason,
+    PreparedAnswer,
     ProtocolError,
+    RelayedOffer,
     ServerMessage,
     Signal,
     relayed,
@@ -236,7 +238,13 @@ class RedisCoordinator:
 
     # --- membership -------------------------------------------------------------------
 
-    async def join(self, call_id: str, name: str) -> Entry:
+    async def open_offers(self, call_id: str) -> list[RelayedOffer]:
+        key = call_key(call_id)
+        return (await self._load(self.redis, key)).open_offers(key)
+
+    async def join(
+        self, call_id: str, name: str, answers: Mapping[str, PreparedAnswer] | None = None
+    ) -> Entry:
         key = call_key(call_id)
         token = new_resume_token()
         # The member is this process's from the start: should the process die before
@@ -245,7 +253,7 @@ class RedisCoordinator:
 
         async def change(pipe: Pipeline) -> Entry:
             roster = await self._load(pipe, key)
-            result = roster.join(key, name)
+            result = roster.join(key, name, answers)
             peer_id = result.member.peer_id
             pipe.multi()
             self._save(pipe, roster, key)
@@ -261,7 +269,7 @@ class RedisCoordinator:
             )
             pipe.sadd(_process_members(self.process_id), peer_id)
             await self._queue(pipe, result.deliveries)
-            return Entry(peer_id, result.peers, token)
+            return Entry(peer_id, result.peers, token, result.answered)
 
         entry = await self.redis.transaction(change, _roster(key), value_from_callable=True)
         self._joined[entry.peer_id] = conn_id

@@ -25,9 +25,12 @@ from peercall.protocol import (
     Joined,
     Leave,
     Left,
+    Look,
+    Looked,
     MessageCodec,
     Ping,
     Pong,
+    PreparedAnswer,
     ProtocolError,
     Resume,
     Resumed,
@@ -208,6 +211,8 @@ class SignalingHub:
                 connection.send(Pong())
             case Join():
                 await self._join(connection, message)
+            case Look():
+                await self._look(connection, message)
             case Resume():
                 await self._resume(connection, message)
             case Leave():
@@ -233,13 +238,24 @@ class SignalingHub:
             raise ProtocolError(ErrorCode.NOT_IN_CALL)
         return connection.call_id, connection.peer_id
 
-    async def _join(self, connection: Connection, message: Join) -> None:
+    async def _let_in(self, connection: Connection, call_id: str, passcode: str | None) -> None:
+        """What `join` and `look` both need: not in a call yet, the call there, its
+        passcode given."""
         if connection.call_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
-        record = await find_call(self.store, self.lookups, message.call_id, connection.address)
+        record = await find_call(self.store, self.lookups, call_id, connection.address)
         if record.passcode_hash is not None:
-            await self._check_passcode(connection, record, message.passcode)
-        entry = await self.coordinator.join(message.call_id, message.name)
+            await self._check_passcode(connection, record, passcode)
+
+    async def _look(self, connection: Connection, message: Look) -> None:
+        await self._let_in(connection, message.call_id, message.passcode)
+        offers = await self.coordinator.open_offers(message.call_id)
+        connection.send(Looked(call_id=message.call_id, offers=offers))
+
+    async def _join(self, connection: Connection, message: Join) -> None:
+        answers = _by_recipient(message.answers)
+        await self._let_in(connection, message.call_id, message.passcode)
+        entry = await self.coordinator.join(message.call_id, message.name, answers)
         peer_id = entry.peer_id
         connection.call_id, connection.peer_id = message.call_id, peer_id
         connection.send(
@@ -253,11 +269,15 @@ class SignalingHub:
                 resume_token=entry.resume_token,
                 resume_seconds=self.settings.resume_seconds,
                 ping_seconds=min(20.0, self.settings.idle_seconds / 3),
+                answered=entry.answered,
             )
         )
         # Now what the others had for it (an open offer), after its `joined`.
         await self.coordinator.attach(peer_id, connection, after_seq=0)
-        if entry.peers:  # somebody is there: a set-up begins
+        if entry.answered:  # its answer went with the join
+            self.metrics.relayed("answer", len(entry.answered))
+            self.metrics.setup_seconds.observe(0.0)
+        elif entry.peers:  # somebody is there: a set-up begins
             self._setups[peer_id] = time.perf_counter()
         log_event(logger, "join", call=short_id(message.call_id), peer=short_id(peer_id))
         await self._record(message.call_id, "join", peer_id)
@@ -302,3 +322,10 @@ class SignalingHub:
             f"record {kind}",
             self.store.record_event(call_key(call_id), kind, peer_id, self.clock()),
         )
+
+
+def _by_recipient(answers: list[PreparedAnswer]) -> dict[str, PreparedAnswer]:
+    by_recipient = {answer.to: answer for answer in answers}
+    if len(by_recipient) < len(answers):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Two answers are for the same person.")
+    return by_recipient
