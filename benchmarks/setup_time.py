@@ -4,10 +4,11 @@ Headless Chromium with fake devices, on this machine's own addresses, no STUN. F
 each variant, the time from "Join" to the first remote video frame the joiner shows
 (requestVideoFrameCallback), with the joiner's camera already open (its preview):
 
-- peercall: one person has made a call and waits; the joiner opens the link and
-  presses Join (its WebSocket, `join`, the open offer, the answer, ICE, DTLS, video);
+- peercall: one person has made a call and waits; the joiner opens the link (its
+  page opens its WebSocket, looks at the open offer and makes its answer while it
+  shows "Ready to join") and presses Join (`join` with the answer, ICE, DTLS, video);
 - PeerJS (the npm `peerjs` client and `peer` server): the callee has registered and
-  answers calls with its camera; the joiner makes a new Peer and calls it;
+  answers calls with its camera; the joiner has registered its Peer ahead and calls;
 - floor: two RTCPeerConnections in one page handing everything over directly;
 - floor_dc: the same with a data channel, the session shape peercall uses (its
   chat and files): what the browser needs for a call like peercall's.
@@ -122,13 +123,16 @@ def time_peercall(browser: Browser, server: ServerProcess) -> float:
         joiner_context.close()
 
 
-def time_in_fresh_page(browser: Browser, url: str, run: str, argument: object) -> float:
-    """Opens `url` in a new context, opens its camera (`prepare()`), then times `run`."""
+def time_in_fresh_page(
+    browser: Browser, url: str, run: str, argument: object, prepare: str = "prepare()"
+) -> float:
+    """Opens `url` in a new context, gets it ready (its camera open: `prepare`), then
+    times `run`."""
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(url)
-        page.evaluate("prepare()")
+        page.evaluate(prepare)
         return float(page.evaluate(with_deadline(run), argument))
     finally:
         context.close()
@@ -139,7 +143,9 @@ def time_peerjs(
 ) -> float:
     url = f"{pages}/peerjs.html?port={peerjs.port}"
     try:
-        return time_in_fresh_page(browser, url, "(id) => runOnce(id)", callee_id)
+        return time_in_fresh_page(
+            browser, url, "(id) => runOnce(id)", callee_id, prepare="prepare(true)"
+        )
     finally:
         # As peercall's host page is closed after each call, the callee hangs up.
         callee.evaluate("hangUpAll()")

@@ -1,6 +1,7 @@
 // PeerJS the way its documentation uses it: the callee registers an id and answers
-// every call with its camera; the caller (the one who "joins") registers, calls the
-// callee's id with its own camera, and shows the stream it gets back.
+// every call with its camera; the caller (the one who "joins") has registered ahead
+// (as peercall's page has its socket open and its answer made before Join), calls
+// the callee's id with its own camera, and shows the stream it gets back.
 
 import { firstFrame } from "./first-frame.js";
 
@@ -13,10 +14,18 @@ const options = {
   config: { iceServers: [] },
 };
 let stream = null;
+let caller = null; // the joiner's Peer, registered before "join", as peercall's socket is
 const answered = new Set();
 
-window.prepare = async () => {
+/** Opens the camera; with `register`, also registers the joiner's Peer ahead. */
+window.prepare = async (register = false) => {
   stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  if (!register) return;
+  caller = await new Promise((resolve, reject) => {
+    const peer = new window.peerjs.Peer(options);
+    peer.on("open", () => resolve(peer));
+    peer.on("error", (error) => reject(new Error(String(error.type ?? error))));
+  });
 };
 
 /** Registers `id` and answers every call; resolves once registered. */
@@ -42,23 +51,20 @@ window.hangUpAll = () => {
   answered.clear();
 };
 
-/** Milliseconds from "join" (a new Peer) to the first frame of the callee shown. */
+/** Milliseconds from "join" (calling, with the Peer registered by `prepare(true)`)
+ * to the first frame of the callee shown. */
 window.runOnce = (calleeId) =>
-  new Promise((resolve, reject) => {
+  new Promise((resolve) => {
     const started = performance.now();
     const arrived = firstFrame(video, started);
-    const peer = new window.peerjs.Peer(options);
-    peer.on("error", (error) => reject(new Error(String(error.type ?? error))));
-    peer.on("open", () => {
-      const call = peer.call(calleeId, stream);
-      call.on("stream", (remote) => {
-        if (video.srcObject !== remote) video.srcObject = remote;
-      });
-      arrived.then((elapsed) => {
-        call.close();
-        peer.destroy();
-        video.srcObject = null;
-        resolve(elapsed);
-      });
+    const call = caller.call(calleeId, stream);
+    call.on("stream", (remote) => {
+      if (video.srcObject !== remote) video.srcObject = remote;
+    });
+    arrived.then((elapsed) => {
+      call.close();
+      caller.destroy();
+      video.srcObject = null;
+      resolve(elapsed);
     });
   });

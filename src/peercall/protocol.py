@@ -284,10 +284,13 @@ class RelayedEndOfCandidates(_ServerMessage, tag="end-of-candidates"):
 
 
 class Looked(_ServerMessage, tag="looked"):
-    """The reply to `look`: every member's open offer (`from`, `session`, `sdp`)."""
+    """The reply to `look`: every member's open offer (`from`, `session`, `sdp`), and
+    the ICE servers to answer them with (see `Joined`)."""
 
     call_id: str
     offers: list[RelayedOffer]
+    ice_servers: list[IceServer]
+    ice_transport_policy: str = "all"
 
 
 class Resumed(_ServerMessage, tag="resumed"):

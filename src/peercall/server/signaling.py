@@ -15,6 +15,7 @@ from multidict import CIMultiDict
 from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from peercall.config import Settings
+from peercall.ids import new_peer_id
 from peercall.logs import log_event, short_id
 from peercall.protocol import (
     Ack,
@@ -250,7 +251,16 @@ class SignalingHub:
     async def _look(self, connection: Connection, message: Look) -> None:
         await self._let_in(connection, message.call_id, message.passcode)
         offers = await self.coordinator.open_offers(message.call_id)
-        connection.send(Looked(call_id=message.call_id, offers=offers))
+        # An answer made now is applied as Join is pressed, before `joined` comes
+        # back: its ICE servers are needed now (TURN credentials for somebody new).
+        connection.send(
+            Looked(
+                call_id=message.call_id,
+                offers=offers,
+                ice_servers=ice_servers_for(self.settings, new_peer_id()),
+                ice_transport_policy=self.settings.ice_transport_policy,
+            )
+        )
 
     async def _join(self, connection: Connection, message: Join) -> None:
         answers = _by_recipient(message.answers)

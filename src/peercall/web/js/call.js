@@ -4,6 +4,8 @@
 //
 // While the call has room, we keep an "open offer" (a PeerLink addressed to
 // "next"): the server hands it to whoever joins next, who can answer at once.
+// Better still, someone about to join can `prepare`: look at the open offers and
+// answer them before pressing Join, and join with the answers.
 
 import { videoBitrateCap } from "./bandwidth.js";
 import { PeerLink } from "./peer.js";
@@ -21,6 +23,15 @@ export const CallState = Object.freeze({
 const SIGNAL_TYPES = ["offer", "answer", "candidate", "end-of-candidates"];
 // After every connection is up, before we prepare one for whoever comes next.
 const OPEN_OFFER_DELAY_MS = 1000;
+// The answers a join carries stay well under the server's message limit (64 KiB
+// by default); the open offers left out are answered after joining, as usual.
+const MAX_PREPARED_ANSWER_CHARS = 40000;
+
+/** Runs `work` once the tasks already waiting (messages received) have run. */
+function afterPendingWork(work) {
+  if (globalThis.scheduler?.postTask) scheduler.postTask(work, { priority: "background" });
+  else setTimeout(work);
+}
 
 export class CallSession extends EventTarget {
   #links = new Map();
@@ -31,6 +42,9 @@ export class CallSession extends EventTarget {
   #name = "";
   #names = new Map(); // peer id -> display name, for everybody else in the call
   #openOfferTimer = null;
+  #prepared = new Map(); // peer id -> PeerLink answering their open offer, before we join
+  #lookedIce = {}; // the ICE servers to answer them with
+  #joining = false;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -42,16 +56,46 @@ export class CallSession extends EventTarget {
     this.state = null;
   }
 
+  /**
+   * Before joining `callId`: answers the open offer of everybody there (without
+   * sending anything but a `look`), so that `join` can carry the answers and the
+   * set-up is under way as soon as the person presses Join. Best effort: what is
+   * not ready by then is done the usual way once joined.
+   */
+  async prepare(callId, { passcode = "" } = {}) {
+    await this.signaling.connect();
+    const looked = await this.signaling.look(callId, { passcode });
+    if (this.#joining) return; // too late: the offers come after `joined` instead
+    this.#lookedIce = {
+      iceServers: looked.ice_servers,
+      iceTransportPolicy: looked.ice_transport_policy ?? "all",
+    };
+    const answering = looked.offers.map(({ from: peerId, session, sdp }) => {
+      const link = this.#newLink(peerId, session);
+      this.#prepared.set(peerId, link);
+      return link.prepareAnswer(sdp);
+    });
+    await Promise.all(answering);
+  }
+
   /** Joins `callId` as `name`; rejects with a SignalingError (code: call-not-found,
    * call-full…). */
   async join(callId, { passcode = "", name = "" } = {}) {
+    this.#joining = true;
     await this.signaling.connect();
     this.#subscribe();
     let joined;
     try {
-      joined = await this.signaling.join(callId, { passcode, name });
+      const answering = this.#answersToSend();
+      const answers = answering.map(({ answer }) => answer);
+      const joining = this.signaling.join(callId, { passcode, name, answers });
+      // Applied at once, not after `joined`: ICE starts while the join is on its way.
+      for (const { link } of answering) link.commitAnswer(this.#lookedIce);
+      joined = await joining;
     } catch (error) {
       this.#unsubscribe();
+      this.#closePrepared();
+      this.#joining = false;
       throw error;
     }
     this.callId = callId;
@@ -61,14 +105,58 @@ export class CallSession extends EventTarget {
     this.capacity = joined.capacity;
     this.iceServers = joined.ice_servers;
     this.iceTransportPolicy = joined.ice_transport_policy ?? "all";
-    // The people already here offer to us; their offers follow `joined`.
+    const adopted = this.#adoptPrepared(joined.answered ?? []);
+    // The people already here offer to us; their offers follow `joined` (those we
+    // answered ahead are under way already).
     this.#setState(joined.peers.length === 0 ? CallState.WAITING : CallState.CONNECTING);
     for (const { peer_id: peerId, name: theirName } of joined.peers) {
       this.#names.set(peerId, theirName);
       this.#dispatch("peerjoined", { peerId, name: theirName, wasThere: true });
     }
+    for (const link of adopted) this.#showRemoteStream(link);
+    this.#capBitrates();
     this.#keepOpenOffer();
     return joined;
+  }
+
+  /** The prepared answers `join` carries ({ link, answer }): those made, within
+   * the size limit; the other prepared links are let go. */
+  #answersToSend() {
+    const answering = [];
+    let size = 0;
+    for (const [peerId, link] of this.#prepared) {
+      const sdp = link.preparedAnswer?.sdp;
+      if (sdp && size + sdp.length <= MAX_PREPARED_ANSWER_CHARS) {
+        size += sdp.length;
+        answering.push({ link, answer: { to: peerId, session: link.session, sdp } });
+      } else {
+        link.close();
+        this.#prepared.delete(peerId);
+      }
+    }
+    return answering;
+  }
+
+  /** The prepared links whose answer the server passed on (`answered`) are ours
+   * now; the others are let go (their open offer, if any, follows `joined`). */
+  #adoptPrepared(answered) {
+    const adopted = [];
+    for (const [peerId, link] of this.#prepared) {
+      if (!answered.includes(peerId)) {
+        link.close();
+        continue;
+      }
+      link.localId = this.peerId;
+      this.#links.set(peerId, link);
+      adopted.push(link);
+    }
+    this.#prepared.clear();
+    return adopted;
+  }
+
+  #closePrepared() {
+    for (const link of this.#prepared.values()) link.close();
+    this.#prepared.clear();
   }
 
   /** Hangs up: tells the server, closes every peer connection. */
@@ -96,7 +184,7 @@ export class CallSession extends EventTarget {
   }
 
   #allLinks() {
-    return [...this.#links.values(), this.#openLink].filter(Boolean);
+    return [...this.#links.values(), ...this.#prepared.values(), this.#openLink].filter(Boolean);
   }
 
   /** Sends a chat message to everybody with an open channel; returns how many got it. */
@@ -187,9 +275,9 @@ export class CallSession extends EventTarget {
       session,
       send: (message) => this.signaling.send(message),
     });
-    link.addEventListener("remotestream", (event) => {
-      const peerId = link.remoteId;
-      this.#dispatch("remotestream", { peerId, name: this.nameOf(peerId), stream: event.detail });
+    // Not before the link is one of the call's (a prepared one: once we joined).
+    link.addEventListener("remotestream", () => {
+      if (this.#links.get(link.remoteId) === link) this.#showRemoteStream(link);
     });
     link.addEventListener("state", () => {
       const state = link.pc.connectionState;
@@ -256,7 +344,14 @@ export class CallSession extends EventTarget {
 
   #onPeerJoined({ peer_id: peerId, name, open_offer_session: session }) {
     this.#names.set(peerId, name);
-    this.#dispatch("peerjoined", { peerId, name });
+    // The page's part (a tile, a line in the chat, the status) waits for the next
+    // task: a newcomer who answered our open offer ahead sent the answer right
+    // behind this message, and ICE waits for us to apply it.
+    afterPendingWork(() => {
+      if (!this.#names.has(peerId)) return; // gone already
+      this.#dispatch("peerjoined", { peerId, name });
+      if (this.state !== CallState.CONNECTED) this.#setState(CallState.CONNECTING);
+    });
     const open = this.#openLink;
     if (open && session && open.session === session) {
       // They took our open offer: that peer connection is theirs now.
@@ -268,7 +363,6 @@ export class CallSession extends EventTarget {
       this.#links.get(peerId)?.close();
       this.#links.set(peerId, this.#newLink(peerId));
     }
-    if (this.state !== CallState.CONNECTED) this.#setState(CallState.CONNECTING);
     this.#keepOpenOffer();
     this.#capBitrates();
   }
@@ -305,6 +399,7 @@ export class CallSession extends EventTarget {
 
   #closeAll() {
     clearTimeout(this.#openOfferTimer);
+    this.#closePrepared();
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
     this.#names.clear();
@@ -319,6 +414,12 @@ export class CallSession extends EventTarget {
     else if (states.some((s) => s === "disconnected" || s === "failed"))
       this.#setState(CallState.RECONNECTING);
     else this.#setState(CallState.CONNECTING);
+  }
+
+  #showRemoteStream(link) {
+    const { remoteId: peerId, remoteStream: stream } = link;
+    if (stream.getTracks().length === 0) return;
+    this.#dispatch("remotestream", { peerId, name: this.nameOf(peerId), stream });
   }
 
   #dispatch(type, detail) {

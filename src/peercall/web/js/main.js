@@ -12,6 +12,8 @@ import { warmUpWebRtc } from "./warm-up.js";
 
 const CALL_PATH = /^\/c\/([A-Za-z0-9_-]+)$/;
 const PASSCODE_ERRORS = ["passcode-required", "wrong-passcode"];
+// "Ready to join" waits this long at most for the answers to be prepared.
+const PREPARE_WAIT_MS = 1500;
 
 class App {
   constructor(view) {
@@ -106,7 +108,11 @@ class App {
     view.showCallLink(window.location.href, this.callId);
     try {
       const call = await getCall(this.callId);
-      view.showState(call.members >= call.capacity ? "call-full" : "ready-to-join");
+      const full = call.members >= call.capacity;
+      // With no passcode to ask for, the people there are answered while the
+      // person still looks at their own picture: Join then sends the answers.
+      if (!full && !call.passcode) await this.prepareToJoin();
+      view.showState(full ? "call-full" : "ready-to-join");
       view.showControls("invited");
       view.showPasscode(call.passcode ? "join" : "none");
     } catch (error) {
@@ -134,11 +140,42 @@ class App {
     await this.join();
   }
 
+  /** A call session ahead of Join (`CallSession.prepare`); waits for it at most
+   * PREPARE_WAIT_MS: Join works whether or not it is done. */
+  async prepareToJoin() {
+    const session = this.newSession();
+    this.session = session;
+    const waited = new Promise((resolve) => setTimeout(resolve, PREPARE_WAIT_MS));
+    const prepared = session.prepare(this.callId).catch((error) => {
+      console.warn("peercall: could not prepare to join; joining will", error);
+    });
+    await Promise.race([prepared, waited]);
+  }
+
   async join() {
     const { view } = this;
     view.busy();
     if (!view.passcodeField.hidden) this.passcode = view.passcode.value;
     view.showState("joining");
+    const session = this.session ?? this.newSession();
+    this.session = null; // ours once joined
+    try {
+      await session.join(this.callId, { passcode: this.passcode, name: view.name });
+    } catch (error) {
+      this.showFailure(error);
+      view.showControls(this.callId ? "invited" : "home");
+      if (PASSCODE_ERRORS.includes(error.code)) view.showPasscode("join");
+      return;
+    }
+    this.session = session;
+    view.passcode.value = "";
+    view.showPasscode("none");
+    view.showControls("in-call");
+  }
+
+  /** A call session wired to the view. */
+  newSession() {
+    const { view } = this;
     const session = new CallSession({ signaling: this.signaling, localMedia: this.media });
     session.addEventListener("state", (event) => this.onSessionState(event.detail));
     session.addEventListener("remotestream", ({ detail }) => {
@@ -167,18 +204,7 @@ class App {
     });
     session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
-    try {
-      await session.join(this.callId, { passcode: this.passcode, name: view.name });
-    } catch (error) {
-      this.showFailure(error);
-      view.showControls(this.callId ? "invited" : "home");
-      if (PASSCODE_ERRORS.includes(error.code)) view.showPasscode("join");
-      return;
-    }
-    this.session = session;
-    view.passcode.value = "";
-    view.showPasscode("none");
-    view.showControls("in-call");
+    return session;
   }
 
   sendText(text) {

@@ -43,6 +43,8 @@ export class PeerLink extends EventTarget {
   #inbox = Promise.resolve();
   #restartTimer = null;
   #videoBitrateCap = null;
+  // Our answer to an open offer, made before joining (see prepareAnswer).
+  preparedAnswer = null;
 
   /**
    * @param {object} options
@@ -241,12 +243,38 @@ export class PeerLink extends EventTarget {
 
   /** Handles one signal from the remote side, strictly in arrival order. */
   receive(message) {
-    this.#inbox = this.#inbox
-      .then(() => this.#handle(message))
-      .catch((error) => {
-        console.error("peercall: signal failed", message.type, error);
-        this.dispatchEvent(new CustomEvent("failure", { detail: error }));
-      });
+    return this.#inOrder(message.type, () => this.#handle(message));
+  }
+
+  /**
+   * Before we have joined: applies the open offer `sdp` of the member `remoteId`
+   * and makes our answer (`preparedAnswer`), but neither applies nor sends it:
+   * applying it would start ICE with somebody who does not know us yet. The
+   * answer goes with our `join`; `commitAnswer` applies it then.
+   */
+  prepareAnswer(sdp) {
+    return this.#inOrder("prepared offer", async () => {
+      await this.pc.setRemoteDescription({ type: "offer", sdp });
+      this.#sendOnOfferedTransceivers();
+      this.preparedAnswer = await this.pc.createAnswer();
+    });
+  }
+
+  /** Join is pressed and the prepared answer sent: apply it, with the ICE servers
+   * that came with the offer (`looked`). Gathering starts now, not before. */
+  commitAnswer({ iceServers, iceTransportPolicy = "all" }) {
+    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers, iceTransportPolicy });
+    return this.#inOrder("prepared answer", () =>
+      this.pc.setLocalDescription(this.preparedAnswer),
+    );
+  }
+
+  /** Runs `step` after every step before it (signals are applied in order). */
+  #inOrder(what, step) {
+    this.#inbox = this.#inbox.then(step).catch((error) => {
+      console.error("peercall: signal failed", what, error);
+      this.dispatchEvent(new CustomEvent("failure", { detail: error }));
+    });
     return this.#inbox;
   }
 

@@ -19,6 +19,7 @@ const ACK_DELAY_MS = 200;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 10000;
 const MAX_UNCONFIRMED = 256;
+const UNREACHABLE = "Cannot reach the server.";
 const SIGNAL_TYPES = new Set(["offer", "answer", "candidate", "end-of-candidates"]);
 
 export class SignalingError extends Error {
@@ -47,6 +48,7 @@ export class SignalingChannel extends EventTarget {
   #pongDeadline = null;
   #pingMs = PRE_JOIN_KEEPALIVE_MS;
   #connecting = null;
+  #requests = Promise.resolve(); // the requests in flight (`join`, `look`), in order
 
   constructor(url) {
     super();
@@ -89,7 +91,7 @@ export class SignalingChannel extends EventTarget {
       socket.addEventListener("message", (event) => this.#receive(event.data));
       socket.addEventListener("close", (event) => {
         if (this.#socket !== socket) return;
-        reject(new SignalingError("connection-failed", "Cannot reach the server."));
+        reject(new SignalingError("connection-failed", UNREACHABLE));
         this.#drop(event.code);
       });
     });
@@ -147,28 +149,57 @@ export class SignalingChannel extends EventTarget {
   }
 
   /** Joins a call; resolves with the `joined` message or rejects with its error
-   * (a SignalingError: call-not-found, call-full, wrong-passcode…). */
-  join(callId, { name = "", passcode = "" } = {}) {
-    return new Promise((resolve, reject) => {
-      const settle = (event) => {
-        this.removeEventListener("joined", settle);
-        this.removeEventListener("error", settle);
-        const message = event.detail;
-        if (message.type === "joined") {
-          this.#place = { callId, peerId: message.peer_id, token: message.resume_token };
-          this.#keepAliveEvery(message.ping_seconds * 1000 || KEEPALIVE_MS);
-          this.#lastSeq = 0;
-          this.#ourSeq = 0;
-          this.#unconfirmed = [];
-          resolve(message);
-        } else reject(new SignalingError(message.code, message.message));
-      };
-      this.addEventListener("joined", settle);
-      this.addEventListener("error", settle);
-      const message = { type: "join", call_id: callId, name };
-      if (passcode) message.passcode = passcode;
-      this.#write(message);
+   * (a SignalingError: call-not-found, call-full…). `answers`: our answers to the
+   * open offers of `look` ({ to, session, sdp }), sent with the join. */
+  join(callId, { name = "", passcode = "", answers = [] } = {}) {
+    const message = { type: "join", call_id: callId, name };
+    if (passcode) message.passcode = passcode;
+    if (answers.length > 0) message.answers = answers;
+    return this.#request(message, "joined").then((joined) => {
+      this.#place = { callId, peerId: joined.peer_id, token: joined.resume_token };
+      this.#keepAliveEvery(joined.ping_seconds * 1000 || KEEPALIVE_MS);
+      this.#lastSeq = 0;
+      this.#ourSeq = 0;
+      this.#unconfirmed = [];
+      return joined;
     });
+  }
+
+  /** Before joining: the open offers of the people in the call (the `looked`
+   * message), to answer them ahead of `join`. */
+  look(callId, { passcode = "" } = {}) {
+    const message = { type: "look", call_id: callId };
+    if (passcode) message.passcode = passcode;
+    return this.#request(message, "looked");
+  }
+
+  /**
+   * Sends `message`; resolves with the reply of type `replyType`, or rejects with
+   * the error that came instead. One request at a time, so that an error is
+   * always the answer to the request it settles (a `join` right behind a `look`
+   * waits for the look's reply).
+   */
+  #request(message, replyType) {
+    const reply = this.#requests.then(
+      () =>
+        new Promise((resolve, reject) => {
+          const settle = (event) => {
+            this.removeEventListener(replyType, settle);
+            this.removeEventListener("error", settle);
+            const answer = event.detail;
+            if (answer.type === replyType) resolve(answer);
+            else reject(new SignalingError(answer.code, answer.message));
+          };
+          this.addEventListener(replyType, settle);
+          this.addEventListener("error", settle);
+          if (!this.#write(message)) {
+            const lost = { type: "error", code: "connection-failed", message: UNREACHABLE };
+            settle({ detail: lost });
+          }
+        }),
+    );
+    this.#requests = reply.catch(() => {});
+    return reply;
   }
 
   /** Hangs up: our place is given up, so a drop from now on is not resumed. */
