@@ -4,6 +4,7 @@ import json
 import re
 import sqlite3
 
+import pytest
 from playwright.sync_api import WebSocketRoute, expect
 
 from peercall.server.store import call_key
@@ -44,7 +45,13 @@ def test_a_server_restart_mid_call_keeps_the_media_and_the_call_resumes(server, 
     assert kinds == ["created", "join", "join", "resume", "resume", "leave"]
 
 
-def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server, new_page):
+@pytest.mark.parametrize("looks_in", [True, False], ids=["answer-made-ahead", "answer-after-join"])
+def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(
+    server, new_page, looks_in
+):
+    """The socket drops right after the joiner got the host's offer: in `looked`
+    (its answer then goes with the join, and the drop comes after `joined`), or
+    after `joined` when it did not look in first (then its answer has not gone out)."""
     host, joiner = new_page(), new_page()
     host_sent: list[dict] = []
     host.on(
@@ -68,16 +75,26 @@ def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server,
             message = json.loads(frame)
             delivered.append(message)
             page_side.send(frame)
-            if first and message["type"] == "offer":
-                # The network drops right after the offer: what follows it (the end
-                # of candidates) is lost on the way, and the page's answer has not
-                # gone out.
+            if first and message["type"] == ("joined" if looks_in else "offer"):
+                # The network drops right after it: what follows (the end of
+                # candidates) is lost on the way.
                 dropped[0] = True
                 page_side.close()
                 server_side.close()
 
+        def from_page(frame: str | bytes) -> None:
+            if dropped[0]:
+                return
+            if not looks_in and json.loads(frame)["type"] == "look":
+                # As if the server could not show the offers: the page joins as usual.
+                page_side.send(
+                    json.dumps({"type": "error", "code": "internal-error", "message": "-"})
+                )
+                return
+            server_side.send(frame)
+
         server_side.on_message(from_server)
-        page_side.on_message(lambda frame: None if dropped[0] else server_side.send(frame))
+        page_side.on_message(from_page)
 
     joiner.route_web_socket(re.compile(r".*/ws$"), route)
     join_call(joiner, link)
@@ -91,7 +108,9 @@ def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server,
     assert numbered == sorted(set(numbered)), "no message twice, none out of order"
     # The host's peer connection with the joiner (once the call is up, the host also
     # prepares an open offer for whoever comes next: not the joiner's business).
-    session = next(m["session"] for m in delivered if m["type"] == "offer")
+    offers = [o for m in delivered if m["type"] == "looked" for o in m["offers"]]
+    offers += [m for m in delivered if m["type"] == "offer"]
+    session = offers[0]["session"]
 
     def candidates(messages: list[dict]) -> list[str]:
         return [
@@ -102,7 +121,7 @@ def test_a_dropped_socket_mid_negotiation_loses_and_doubles_no_candidate(server,
 
     # The open offer carries the candidates found before it was sent in its SDP;
     # any found later, and the end of them, follow it and must all arrive once.
-    offer = next(m for m in delivered if m["type"] == "offer" and m["session"] == session)
+    offer = offers[0]
     assert "a=candidate:" in offer["sdp"]
     sent, got = candidates(host_sent), candidates(delivered)
     assert sorted(got) == sorted(sent)  # every candidate sent, each exactly once

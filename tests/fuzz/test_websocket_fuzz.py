@@ -24,6 +24,7 @@ from peercall.protocol import (
     ErrorCode,
     Join,
     Leave,
+    Look,
     Offer,
     Ping,
     Resume,
@@ -34,7 +35,7 @@ KNOWN_CODES = {str(code) for code in ErrorCode}
 UNKNOWN_CALL = new_call_id()
 SERVER_TYPES = {
     "joined", "peer-joined", "peer-left", "offer", "answer", "candidate",
-    "end-of-candidates", "resumed", "left", "pong", "error",
+    "end-of-candidates", "resumed", "left", "looked", "pong", "error",
 }  # fmt: skip
 FUZZ_SETTINGS = settings(
     max_examples=300,
@@ -58,7 +59,7 @@ def targets(draw: st.DrawFn, ids: dict[str, str]) -> Any:
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     cls.__struct_config__.tag: cls.__struct_fields__  # type: ignore[attr-defined]
-    for cls in (Join, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
+    for cls in (Join, Look, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
 }
 
 
@@ -82,6 +83,13 @@ def plausible_messages(draw: st.DrawFn, ids: dict[str, str]) -> dict[str, Any]:
         "peer_id": st.sampled_from([ids["alice"], ids["bob"], "B" * 16]),
         "resume_token": st.text(min_size=1, max_size=30),
         "last_seq": st.integers(-1, 2**64),
+        "answers": st.lists(
+            st.fixed_dictionaries(
+                {"to": targets(ids), "session": st.sampled_from(["s", "t"]), "sdp": st.just("v=0")}
+            )
+            | json_values,
+            max_size=3,
+        ),
     }
     fields = FIELDS_BY_TYPE[kind]
     message: dict[str, Any] = {"type": kind}

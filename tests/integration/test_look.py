@@ -34,6 +34,7 @@ async def test_an_answer_made_before_joining_reaches_the_member_with_the_join(se
         "type": "looked",
         "call_id": call_id,
         "offers": [{"type": "offer", "from": host.peer_id, "session": "open", "sdp": "v=0 open"}],
+        "ice_servers": [],  # this server has none configured
     }
     assert await host.drain() == []  # looking is not joining: nobody is told
 

@@ -122,6 +122,7 @@ export class SignalingChannel extends EventTarget {
 
   #drop(code) {
     this.#detachSocket();
+    this.dispatchEvent(new Event("socketlost"));
     this.#lost(code);
   }
 
@@ -184,18 +185,19 @@ export class SignalingChannel extends EventTarget {
       () =>
         new Promise((resolve, reject) => {
           const settle = (event) => {
-            this.removeEventListener(replyType, settle);
-            this.removeEventListener("error", settle);
+            for (const type of [replyType, "error", "socketlost"]) {
+              this.removeEventListener(type, settle);
+            }
             const answer = event.detail;
-            if (answer.type === replyType) resolve(answer);
-            else reject(new SignalingError(answer.code, answer.message));
+            if (answer?.type === replyType) resolve(answer);
+            else if (answer) reject(new SignalingError(answer.code, answer.message));
+            else reject(new SignalingError("connection-failed", UNREACHABLE));
           };
           this.addEventListener(replyType, settle);
           this.addEventListener("error", settle);
-          if (!this.#write(message)) {
-            const lost = { type: "error", code: "connection-failed", message: UNREACHABLE };
-            settle({ detail: lost });
-          }
+          // A socket lost before the reply: no reply is coming.
+          this.addEventListener("socketlost", settle);
+          if (!this.#write(message)) this.dispatchEvent(new Event("socketlost"));
         }),
     );
     this.#requests = reply.catch(() => {});
@@ -213,6 +215,7 @@ export class SignalingChannel extends EventTarget {
     this.#place = null;
     clearTimeout(this.#reconnectTimer);
     this.#detachSocket();
+    this.dispatchEvent(new Event("socketlost"));
   }
 
   #write(message) {

@@ -1,0 +1,64 @@
+"""The joiner's page answers the open offer before Join is pressed, and joins with the
+answer; an answer made for an offer that is gone by then is let go, and the call is
+set up the usual way."""
+
+import json
+
+from playwright.sync_api import Page, expect
+from websockets.sync.client import connect
+
+from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+
+
+def record_sent_messages(page: Page) -> list[dict]:
+    """Every message the page sends on its WebSocket, from now on."""
+    sent: list[dict] = []
+    page.on(
+        "websocket",
+        lambda socket: socket.on("framesent", lambda payload: sent.append(json.loads(payload))),
+    )
+    return sent
+
+
+def test_the_answer_goes_with_the_join(server, new_page):
+    host, guest = new_page(), new_page(phone=True)
+    link = start_call(host, server)
+    sent = record_sent_messages(guest)
+    join_call(guest, link)
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)
+    assert_receives_video(host)
+    kinds = [message["type"] for message in sent]
+    assert kinds.index("look") < kinds.index("join")
+    (join,) = [message for message in sent if message["type"] == "join"]
+    (answer,) = join["answers"]
+    assert answer["sdp"].startswith("v=0")
+    # Made before Join, sent with it: no answer of its own afterwards.
+    assert "answer" not in kinds
+
+
+def test_an_answer_to_an_offer_taken_meanwhile_is_let_go(server, new_page):
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    sent = record_sent_messages(guest)
+    guest.goto(link)
+    expect(status(guest)).to_have_text("Ready to join")
+    # Somebody else takes the open offer the guest has answered, and leaves.
+    call_id = link.rsplit("/", 1)[1]
+    with connect(server.ws_url) as intruder:
+        intruder.send(json.dumps({"type": "join", "call_id": call_id}))
+        assert json.loads(intruder.recv(5))["type"] == "joined"
+        intruder.send(json.dumps({"type": "leave"}))
+        while json.loads(intruder.recv(5))["type"] != "left":
+            pass
+    expect(status(host)).to_contain_text("Waiting for someone to join")
+    guest.get_by_role("button", name="Join").click()
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)
+    assert_receives_video(host)
+    (join,) = [message for message in sent if message["type"] == "join"]
+    assert len(join["answers"]) == 1  # the stale one
+    # Answered again, the usual way, to the offer the host made after.
+    assert [message["type"] for message in sent].count("answer") == 1
