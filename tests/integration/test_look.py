@@ -58,9 +58,10 @@ async def test_an_answer_made_before_joining_reaches_the_member_with_the_join(se
     await guest.send(
         {"type": "candidate", "to": host.peer_id, "session": "open", "candidate": candidate(5)}
     )
+    assert await guest.drain() == []  # (the server has handled the candidate)
     await host.send({"type": "end-of-candidates", "to": "next", "session": "open"})
-    assert [m["type"] for m in await guest.drain()] == ["end-of-candidates"]
     assert [m["candidate"] for m in await host.drain()] == [candidate(5)]
+    assert [m["type"] for m in await guest.drain()] == ["end-of-candidates"]
 
 
 async def test_an_answer_to_a_replaced_offer_is_let_go_and_the_new_offer_comes_instead(
