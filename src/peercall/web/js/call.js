@@ -43,7 +43,6 @@ export class CallSession extends EventTarget {
   #names = new Map(); // peer id -> display name, for everybody else in the call
   #openOfferTimer = null;
   #prepared = new Map(); // peer id -> PeerLink answering their open offer, before we join
-  #lookedIce = {}; // the ICE servers to answer them with
   #joining = false;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
@@ -66,10 +65,8 @@ export class CallSession extends EventTarget {
     await this.signaling.connect();
     const looked = await this.signaling.look(callId, { passcode });
     if (this.#joining) return; // too late: the offers come after `joined` instead
-    this.#lookedIce = {
-      iceServers: looked.ice_servers,
-      iceTransportPolicy: looked.ice_transport_policy ?? "all",
-    };
+    this.iceServers = looked.ice_servers; // until `joined` gives ours
+    this.iceTransportPolicy = looked.ice_transport_policy ?? "all";
     const answering = looked.offers.map(({ from: peerId, session, sdp }) => {
       const link = this.#newLink(peerId, session);
       this.#prepared.set(peerId, link);
@@ -89,8 +86,8 @@ export class CallSession extends EventTarget {
       const answering = this.#answersToSend();
       const answers = answering.map(({ answer }) => answer);
       const joining = this.signaling.join(callId, { passcode, name, answers });
-      // Applied at once, not after `joined`: ICE starts while the join is on its way.
-      for (const { link } of answering) link.commitAnswer(this.#lookedIce);
+      // Their candidates go to ICE at once: it starts while the join is on its way.
+      for (const { link } of answering) link.commitAnswer();
       joined = await joining;
     } catch (error) {
       this.#unsubscribe();
@@ -125,7 +122,7 @@ export class CallSession extends EventTarget {
     const answering = [];
     let size = 0;
     for (const [peerId, link] of this.#prepared) {
-      const sdp = link.preparedAnswer?.sdp;
+      const sdp = link.answerForJoin();
       if (sdp && size + sdp.length <= MAX_PREPARED_ANSWER_CHARS) {
         size += sdp.length;
         answering.push({ link, answer: { to: peerId, session: link.session, sdp } });
@@ -147,6 +144,7 @@ export class CallSession extends EventTarget {
         continue;
       }
       link.localId = this.peerId;
+      link.release();
       this.#links.set(peerId, link);
       adopted.push(link);
     }

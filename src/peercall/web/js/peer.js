@@ -26,6 +26,29 @@ function newSessionId() {
     .replaceAll("/", "_");
 }
 
+const END_LINE = "a=end-of-candidates";
+
+/** Whether an SDP candidate line names its address by an mDNS name (xxxx.local). */
+function isMdnsCandidate(line) {
+  return (line.split(" ")[4] ?? "").endsWith(".local");
+}
+
+/** `sdp` without its candidates, and those candidates (RTCIceCandidateInit; null for
+ * an end-of-candidates), each with the index of its media section. */
+function takeCandidates(sdp) {
+  const kept = [];
+  const candidates = [];
+  let section = -1;
+  for (const line of sdp.split("\r\n")) {
+    if (line.startsWith("m=")) section += 1;
+    if (line.startsWith("a=candidate:")) {
+      candidates.push({ candidate: line.slice(2), sdpMLineIndex: section });
+    } else if (line === END_LINE) candidates.push(null);
+    else kept.push(line);
+  }
+  return { sdp: kept.join("\r\n"), candidates };
+}
+
 export class PeerLink extends EventTarget {
   #makingOffer = false;
   #ignoreOffer = false;
@@ -43,8 +66,12 @@ export class PeerLink extends EventTarget {
   #inbox = Promise.resolve();
   #restartTimer = null;
   #videoBitrateCap = null;
-  // Our answer to an open offer, made before joining (see prepareAnswer).
-  preparedAnswer = null;
+  // An answer to an open offer made before joining (see prepareAnswer).
+  #answerPrepared = false;
+  #theirCandidates = []; // taken out of their offer until Join is pressed
+  #keepingCandidates = false; // ours are kept until we are in the call
+  #keptCandidates = [];
+  #inAnswer = new Set(); // the candidate lines (and end) the answer carried
 
   /**
    * @param {object} options
@@ -75,8 +102,10 @@ export class PeerLink extends EventTarget {
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
       if (this.#holdingCandidates) {
-        // They go in the open offer's SDP; the end of them is said after it.
+        // They go in the open offer's SDP, or after a prepared answer (release);
+        // the end of them is said after it.
         if (!candidate) this.#heldEnd = true;
+        else if (this.#keepingCandidates) this.#keptCandidates.push(candidate.toJSON());
         return;
       }
       if (candidate) this.#signal({ type: "candidate", candidate: candidate.toJSON() });
@@ -248,25 +277,56 @@ export class PeerLink extends EventTarget {
 
   /**
    * Before we have joined: applies the open offer `sdp` of the member `remoteId`
-   * and makes our answer (`preparedAnswer`), but neither applies nor sends it:
-   * applying it would start ICE with somebody who does not know us yet. The
-   * answer goes with our `join`; `commitAnswer` applies it then.
+   * without its candidates, and makes and applies our answer, so that the slow part
+   * (the browser setting up its transports, our candidates gathered) is done before
+   * Join is pressed. Without their candidates nothing is sent to them yet: no ICE
+   * check reaches somebody who does not know us. `answerForJoin` then goes with
+   * the join, `commitAnswer` gives ICE their candidates, `release` sends the rest.
    */
   prepareAnswer(sdp) {
     return this.#inOrder("prepared offer", async () => {
-      await this.pc.setRemoteDescription({ type: "offer", sdp });
+      const withoutCandidates = takeCandidates(sdp);
+      this.#theirCandidates = withoutCandidates.candidates;
+      await this.pc.setRemoteDescription({ type: "offer", sdp: withoutCandidates.sdp });
       this.#sendOnOfferedTransceivers();
-      this.preparedAnswer = await this.pc.createAnswer();
+      this.#holdingCandidates = this.#keepingCandidates = true;
+      await this.pc.setLocalDescription();
+      this.#answerPrepared = true;
     });
   }
 
-  /** Join is pressed and the prepared answer sent: apply it, with the ICE servers
-   * that came with the offer (`looked`). Gathering starts now, not before. */
-  commitAnswer({ iceServers, iceTransportPolicy = "all" }) {
-    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers, iceTransportPolicy });
-    return this.#inOrder("prepared answer", () =>
-      this.pc.setLocalDescription(this.preparedAnswer),
+  /**
+   * Our prepared answer, with the candidates found so far; null until made. Those
+   * with a name to resolve (mDNS, xxxx.local: a page without camera permission) are
+   * left out and follow it as `candidate` messages once we are in (`release`): some
+   * peers (aiortc) wait up to a second over such names in an SDP, not over trickled
+   * ones, and learn our address from our ICE checks meanwhile.
+   */
+  answerForJoin() {
+    if (!this.#answerPrepared) return null;
+    const lines = this.pc.localDescription.sdp.split("\r\n");
+    const named = lines.filter((line) => line.startsWith("a=candidate:") && isMdnsCandidate(line));
+    const kept = named.length ? lines.filter((l) => !named.includes(l) && l !== END_LINE) : lines;
+    this.#inAnswer = new Set(kept.map((line) => line.replace(/^a=/, "")));
+    return kept.join("\r\n");
+  }
+
+  /** Join is pressed and our answer sent: ICE gets their candidates and starts. */
+  commitAnswer() {
+    return this.#inOrder("their candidates", () =>
+      Promise.all(this.#theirCandidates.splice(0).map((c) => this.#addCandidate(c))),
     );
+  }
+
+  /** We are in the call: our candidates, held back until now, go out. */
+  release() {
+    this.#holdingCandidates = this.#keepingCandidates = false;
+    for (const candidate of this.#keptCandidates.splice(0)) {
+      if (!this.#inAnswer.has(candidate.candidate)) this.#signal({ type: "candidate", candidate });
+    }
+    if (this.#heldEnd && !this.#inAnswer.has(END_LINE.slice(2))) {
+      this.#signal({ type: "end-of-candidates" });
+    }
   }
 
   /** Runs `step` after every step before it (signals are applied in order). */
