@@ -83,12 +83,8 @@ export class CallSession extends EventTarget {
     this.#subscribe();
     let joined;
     try {
-      const answering = this.#answersToSend();
-      const answers = answering.map(({ answer }) => answer);
-      const joining = this.signaling.join(callId, { passcode, name, answers });
-      // Their candidates go to ICE at once: it starts while the join is on its way.
-      for (const { link } of answering) link.commitAnswer();
-      joined = await joining;
+      const answers = this.#answersToSend();
+      joined = await this.signaling.join(callId, { passcode, name, answers });
     } catch (error) {
       this.#unsubscribe();
       this.#closePrepared();
@@ -116,22 +112,22 @@ export class CallSession extends EventTarget {
     return joined;
   }
 
-  /** The prepared answers `join` carries ({ link, answer }): those made, within
-   * the size limit; the other prepared links are let go. */
+  /** The prepared answers `join` carries: those made, within the size limit; the
+   * other prepared links are let go. */
   #answersToSend() {
-    const answering = [];
+    const answers = [];
     let size = 0;
     for (const [peerId, link] of this.#prepared) {
       const sdp = link.answerForJoin();
       if (sdp && size + sdp.length <= MAX_PREPARED_ANSWER_CHARS) {
         size += sdp.length;
-        answering.push({ link, answer: { to: peerId, session: link.session, sdp } });
+        answers.push({ to: peerId, session: link.session, sdp });
       } else {
         link.close();
         this.#prepared.delete(peerId);
       }
     }
-    return answering;
+    return answers;
   }
 
   /** The prepared links whose answer the server passed on (`answered`) are ours
@@ -143,7 +139,10 @@ export class CallSession extends EventTarget {
         link.close();
         continue;
       }
+      // The member has our answer now (sent together with our `joined`): ICE may
+      // reach it. Not before: it could reach somebody who has not heard of us yet.
       link.localId = this.peerId;
+      link.commitAnswer();
       link.release();
       this.#links.set(peerId, link);
       adopted.push(link);

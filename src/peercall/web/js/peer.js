@@ -281,7 +281,8 @@ export class PeerLink extends EventTarget {
    * (the browser setting up its transports, our candidates gathered) is done before
    * Join is pressed. Without their candidates nothing is sent to them yet: no ICE
    * check reaches somebody who does not know us. `answerForJoin` then goes with
-   * the join, `commitAnswer` gives ICE their candidates, `release` sends the rest.
+   * the join; once we are in, `commitAnswer` gives ICE their candidates and
+   * `release` sends the rest of ours.
    */
   prepareAnswer(sdp) {
     return this.#inOrder("prepared offer", async () => {
@@ -311,7 +312,7 @@ export class PeerLink extends EventTarget {
     return kept.join("\r\n");
   }
 
-  /** Join is pressed and our answer sent: ICE gets their candidates and starts. */
+  /** We are in and the member has our answer: ICE gets their candidates and starts. */
   commitAnswer() {
     return this.#inOrder("their candidates", () =>
       Promise.all(this.#theirCandidates.splice(0).map((c) => this.#addCandidate(c))),
