@@ -60,6 +60,12 @@ class OpenOffer:
     signals: list[RelayedSignal] = field(default_factory=list)
     taker: str | None = None
 
+    def sole_offer(self) -> RelayedOffer | None:
+        """Its offer (the first of its signals), if it holds only one: an answer to
+        it is then an answer to the whole open offer (what `look` shows)."""
+        offers = [signal for signal in self.signals if isinstance(signal, RelayedOffer)]
+        return offers[0] if len(offers) == 1 and self.signals[0] is offers[0] else None
+
 
 @dataclass(slots=True)
 class Member:
@@ -73,15 +79,6 @@ class Member:
             if offer.taker is None:
                 return offer
         return None
-
-    def offer_to_look_at(self) -> RelayedOffer | None:
-        """The offer of the untaken open offer, if it has exactly one: an answer to
-        it is then an answer to the whole open offer."""
-        offer = self.untaken_open_offer()
-        if offer is None:
-            return None
-        offers = [signal for signal in offer.signals if isinstance(signal, RelayedOffer)]
-        return offers[0] if len(offers) == 1 and offer.signals[0] is offers[0] else None
 
     def info(self) -> PeerInfo:
         return PeerInfo(peer_id=self.peer_id, name=self.name)
@@ -153,7 +150,8 @@ class CallRoster:
         if call is None:
             return []
         self._check_room(call)
-        offers = (member.offer_to_look_at() for member in call.members.values())
+        untaken = (member.untaken_open_offer() for member in call.members.values())
+        offers = (open_offer.sole_offer() for open_offer in untaken if open_offer is not None)
         return [offer for offer in offers if offer is not None]
 
     @staticmethod
@@ -190,10 +188,10 @@ class CallRoster:
     ) -> bool:
         """Tells `member` of the newcomer and gives the newcomer its open offer, or
         gives `member` the newcomer's answer to it (True) if that is still the one."""
-        looked_at = member.offer_to_look_at()
+        offer = member.untaken_open_offer()
+        looked_at = offer.sole_offer() if offer is not None else None
         if answer is not None and (looked_at is None or answer.session != looked_at.session):
             answer = None  # made for an offer that is gone: let go
-        offer = member.untaken_open_offer()
         if offer is not None:
             offer.taker = newcomer.peer_id
             # When it answered the offer, the newcomer has it already.
