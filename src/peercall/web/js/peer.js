@@ -308,7 +308,8 @@ export class PeerLink extends EventTarget {
     const lines = this.pc.localDescription.sdp.split("\r\n");
     const named = lines.filter((line) => line.startsWith("a=candidate:") && isMdnsCandidate(line));
     const kept = named.length ? lines.filter((l) => !named.includes(l) && l !== END_LINE) : lines;
-    this.#inAnswer = new Set(kept.map((line) => line.replace(/^a=/, "")));
+    const carried = kept.filter((line) => line.startsWith("a=candidate:") || line === END_LINE);
+    this.#inAnswer = new Set(carried.map((line) => line.slice(2)));
     return kept.join("\r\n");
   }
 
