@@ -62,6 +62,13 @@ def pinned(cpu: int) -> list[str]:
     return []
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """Resident memory now and at its peak (VmRSS, VmHWM), in KiB."""
     fields = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import tempfile
 import time
@@ -34,6 +35,7 @@ from benchmarks.common import (
     BENCHMARKS,
     PEERCALL_BENCH_ENV,
     PeerJsServer,
+    cpu_seconds,
     memory_kib,
     npm_install,
     pinned,
@@ -79,22 +81,43 @@ def create_calls(base_url: str, count: int) -> list[str]:
         return [http.post("/api/calls").json()["call_id"] for _ in range(count)]
 
 
+def children_cpu_seconds() -> float:
+    """CPU time of the child processes waited for so far (here: load generators)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def loadgen(*args: str, calls: list[str], work_dir: Path) -> dict[str, Any]:
+    """The load generator's figures, with the share of its core it used."""
     calls_file = work_dir / "calls.json"
     calls_file.write_text(json.dumps(calls))
     command = [*pinned(LOADGEN_CPU), "node", str(LOADGEN), *args, str(calls_file)]
+    used_before = children_cpu_seconds()
     completed = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["loadgen_cpu_share"] = (children_cpu_seconds() - used_before) / result["seconds"]
+    return result
 
 
 def phase(target: Target, mode: str, amount: float, seconds: float, calls: int) -> dict[str, Any]:
-    """One run of the load generator (`saturate` or `rate`) against a fresh server."""
+    """One run of the load generator (`saturate` or `rate`) against a fresh server.
+
+    With two cores, the load generator can use up its core before the server uses up
+    its own: then set-ups per second measure the generator as much as the server. The
+    server's CPU time per set-up does not depend on who waited for whom, so it is
+    measured too (`setups_per_cpu_second`: what one core of the server carries)."""
     with target.running() as (url, pid, make_calls):
+        call_ids = make_calls(calls)
+        used_before = cpu_seconds(pid)
         result = loadgen(
             mode, target.name, url, str(amount), str(seconds),
-            calls=make_calls(calls), work_dir=target.work_dir,
+            calls=call_ids, work_dir=target.work_dir,
         )  # fmt: skip
+        used = cpu_seconds(pid) - used_before
         result.update(memory_kib(pid))
+    result["server_cpu_seconds"] = used
+    result["server_cpu_share"] = used / result["seconds"]
+    result["setups_per_cpu_second"] = result["setups"] / used if used else None
     return result
 
 
@@ -138,6 +161,7 @@ def ratio(ours: float | None, theirs: float | None) -> float | None:
 # Where each compared figure is in a target's results: phase, then keys.
 FIGURES: dict[str, tuple[str, ...]] = {
     "setups_per_second": ("saturation", "setups_per_second"),
+    "setups_per_cpu_second": ("saturation", "setups_per_cpu_second"),
     "relay_p99": ("latency", "relay_ms", "p99_ms"),
     "relay_p50": ("latency", "relay_ms", "p50_ms"),
     "kib_per_idle_connection": ("idle", "kib_per_connection"),
@@ -212,6 +236,15 @@ def setups_per_second(r: dict[str, Any]) -> str:
     return f"{r['saturation']['setups_per_second']:.0f}"
 
 
+def setups_per_cpu_second(r: dict[str, Any]) -> str:
+    return f"{r['saturation']['setups_per_cpu_second']:.0f}"
+
+
+def cpu_shares(r: dict[str, Any]) -> str:
+    saturation = r["saturation"]
+    return f"{saturation['server_cpu_share']:.0%} / {saturation['loadgen_cpu_share']:.0%}"
+
+
 def errors(phase: str) -> Callable[[dict[str, Any]], str]:
     return lambda r: str(sum(r[phase]["errors"].values()))
 
@@ -235,6 +268,8 @@ def per_connection(r: dict[str, Any]) -> str:
 # (label, cell) for the table printed here and in benchmarks/README.md.
 ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("set-ups per second at saturation", setups_per_second),
+    ("CPU used: server / load generator", cpu_shares),
+    ("set-ups per CPU-second of the server", setups_per_cpu_second),
     ("errors at saturation", errors("saturation")),
     ("peak RSS at saturation", peak_rss),
     ("relay latency p50 at the fixed load", relay("p50")),

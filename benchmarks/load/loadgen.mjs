@@ -48,6 +48,7 @@ class Client {
     const index = this.waiters.findIndex((w) => w.match(message));
     if (index < 0) return this.inbox.push({ message, at });
     const [waiter] = this.waiters.splice(index, 1);
+    clearTimeout(waiter.timer);
     waiter.resolve({ message, at });
   }
 
@@ -58,8 +59,9 @@ class Client {
     return new Promise((resolve, reject) => {
       const waiter = { match, resolve };
       this.waiters.push(waiter);
-      setTimeout(() => {
-        if (!this.waiters.includes(waiter)) return;
+      // Cleared on delivery: a pending timer keeps its client (and all it received)
+      // from being collected, and the generator spent an eighth of its time in GC.
+      waiter.timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         reject(new Error(`timeout waiting; inbox: ${JSON.stringify(this.inbox.map((m) => m.message)).slice(0, 300)}`));
       }, STEP_TIMEOUT_MS);
