@@ -75,6 +75,9 @@ def set_up_logging(level: str, log_format: str) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging.logAsyncioTasks = False  # Python 3.12+
+    # Where each call to the logger was made (file, line, function): neither format
+    # shows it, and finding it walks the stack for every line (a tenth of a line's cost).
+    logging._srcfile = None
     for name in WIRE_LOGGERS:
         logging.getLogger(name).addFilter(NoWireDumps())
     if level != "debug":

@@ -86,8 +86,8 @@ class Connection(WSListener):
 
     __slots__ = (
         "address", "admitted", "bucket", "call_id", "closing", "codec", "deadline",
-        "finishing", "fragments", "handler", "inbox", "max_frame_bytes", "peer_id",
-        "reader", "transport", "unwritten",
+        "finishing", "fragments", "handler", "inbox", "loop", "max_frame_bytes",
+        "peer_id", "reader", "transport", "unwritten",
     )  # fmt: skip
 
     def __init__(
@@ -105,6 +105,10 @@ class Connection(WSListener):
         self.deadline = deadline
         self.bucket = bucket
         self.max_frame_bytes = max_frame_bytes
+        # Kept: `asyncio.get_running_loop()` makes a getpid system call each time
+        # (Python checks it is not in a forked child), and it was called for nearly
+        # every message sent or received: 40 system calls per call set-up.
+        self.loop = asyncio.get_running_loop()
         self.transport: WSTransport | None = None
         # Made when a frame arrives, dropped once handled: an empty deque costs ~700
         # bytes, and most connections are idle.
@@ -196,7 +200,7 @@ class Connection(WSListener):
             return
         if self.unwritten is None:
             self.unwritten = []
-            asyncio.get_running_loop().call_soon(self._write_unwritten)
+            self.loop.call_soon(self._write_unwritten)
         self.unwritten.append(buffer)
 
     def _write_unwritten(self) -> None:
@@ -240,4 +244,4 @@ class Connection(WSListener):
         self._write_unwritten()  # what was said before the close goes first
         self.closing = self.finishing = True
         transport.send_close(WSCloseCode(code))
-        asyncio.get_running_loop().call_later(CLOSE_ANSWER_SECONDS, transport.disconnect, False)
+        self.loop.call_later(CLOSE_ANSWER_SECONDS, transport.disconnect, False)

@@ -204,7 +204,7 @@ class SignalingHub:
             # are closed by `_sweep`.
             in_call = connection.peer_id is not None
             wait = self.settings.idle_seconds if in_call else self.settings.handshake_seconds
-            connection.deadline = asyncio.get_running_loop().time() + wait
+            connection.deadline = connection.loop.time() + wait
 
     async def _dispatch(self, connection: Connection, message: ClientMessage) -> None:
         match message:
