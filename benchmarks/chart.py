@@ -47,12 +47,13 @@ def draw() -> Path:
         results = load_result["results"]
         names = list(results)
         bars(
-            axes[0][1], names, [results[n]["saturation"]["setups_per_second"] for n in names],
-            "Signaling set-ups/s, one core (higher is better)", "set-ups/s",
+            axes[0][1], names, [results[n]["saturation"]["setups_per_cpu_second"] for n in names],
+            "Signaling set-ups per CPU-second of the server (higher is better)", "set-ups",
         )  # fmt: skip
         bars(
             axes[1][0], names, [results[n]["latency"]["relay_ms"]["p99_ms"] for n in names],
-            f"Relay latency p99 at {load_result['offered_per_second']:.0f} set-ups/s", "ms",
+            f"Relay latency p99 at {load_result['offered_per_second']:.0f} set-ups/s "
+            "(median of rounds)", "ms",
         )  # fmt: skip
         bars(
             axes[1][1], names, [results[n]["idle"]["kib_per_connection"] for n in names],

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from benchmarks.common import (
 
 LOADGEN = BENCHMARKS / "load" / "loadgen.mjs"
 SERVER_CPU, LOADGEN_CPU = 0, 1
+LATENCY_ROUNDS = 3
 TARGETS = ("peercall", "peerjs")
 
 
@@ -185,20 +187,48 @@ def ratios(
 
 
 def saturation_then_latency(
-    targets: dict[str, Target], concurrency: int, seconds: float, rate: float | None = None
+    targets: dict[str, Target],
+    concurrency: int,
+    seconds: float,
+    rate: float | None = None,
+    latency_rounds: int = LATENCY_ROUNDS,
 ) -> tuple[dict[str, dict[str, Any]], float]:
     """Each target's saturation, then its latency at `rate` (default: half the lower
-    saturation), one fresh server per phase; the results and the rate offered."""
+    saturation), one fresh server per phase; the results and the rate offered.
+
+    Latency is measured `latency_rounds` times, the targets taking turns, and the
+    median of each percentile is kept: in single runs, either server's p99 moved
+    between 8 and 22 ms on this machine (the load generator's own pauses are in it),
+    more than the difference between the servers."""
     results: dict[str, dict[str, Any]] = {}
     for name, target in targets.items():
         results[name] = {"saturation": saturation(target, concurrency, seconds)}
         print(name, "saturation", results[name]["saturation"], flush=True)
     lowest = min(r["saturation"]["setups_per_second"] for r in results.values())
     rate = round(rate or 0.5 * lowest, 1)
-    for name, target in targets.items():
-        results[name]["latency"] = latency(target, rate, seconds)
-        print(name, "latency", results[name]["latency"], flush=True)
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for _ in range(latency_rounds):
+        for name, target in targets.items():
+            rounds[name].append(latency(target, rate, seconds))
+            print(name, "latency", rounds[name][-1], flush=True)
+    for name, measured in rounds.items():
+        results[name]["latency"] = {
+            "rounds": measured,
+            "errors": merged_errors(round_["errors"] for round_ in measured),
+            "relay_ms": {
+                key: statistics.median(round_["relay_ms"][key] for round_ in measured)
+                for key in ("p50_ms", "p99_ms")
+            },
+        }
     return results, rate
+
+
+def merged_errors(found: Iterable[dict[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for errors_of_round in found:
+        for key, count in errors_of_round.items():
+            merged[key] = merged.get(key, 0) + count
+    return merged
 
 
 def main() -> None:
@@ -272,8 +302,8 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("set-ups per CPU-second of the server", setups_per_cpu_second),
     ("errors at saturation", errors("saturation")),
     ("peak RSS at saturation", peak_rss),
-    ("relay latency p50 at the fixed load", relay("p50")),
-    ("relay latency p99 at the fixed load", relay("p99")),
+    ("relay latency p50 at the fixed load (median of rounds)", relay("p50")),
+    ("relay latency p99 at the fixed load (median of rounds)", relay("p99")),
     ("errors at the fixed load", errors("latency")),
     ("idle connections held", idle_held),
     ("memory per idle connection", per_connection),
@@ -281,9 +311,10 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 
 
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
-    print(f"{'':38}{'peercall':>18}{'peerjs':>18}")
+    width = max(len(label) for label, _ in ROWS) + 2
+    print(f"{'':{width}}{'peercall':>18}{'peerjs':>18}")
     for label, cell in ROWS:
-        print(f"{label:38}{cell(results['peercall']):>18}{cell(results['peerjs']):>18}")
+        print(f"{label:{width}}{cell(results['peercall']):>18}{cell(results['peerjs']):>18}")
     for name, value in ratios.items():
         print(f"peercall/peerjs {name}: {value:.2f}" if value else f"{name}: n/a")
 
