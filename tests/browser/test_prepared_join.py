@@ -38,6 +38,33 @@ def test_the_answer_goes_with_the_join(server, new_page):
     assert "answer" not in kinds
 
 
+# Every candidate the page gives its peer connections, as (sdpMLineIndex, text).
+RECORD_ADDED_CANDIDATES = """
+window.__added = [];
+const add = RTCPeerConnection.prototype.addIceCandidate;
+RTCPeerConnection.prototype.addIceCandidate = function (candidate, ...rest) {
+  if (candidate?.candidate) window.__added.push([candidate.sdpMLineIndex, candidate.candidate]);
+  return add.call(this, candidate, ...rest);
+};
+"""
+
+
+def test_only_the_candidates_of_the_bundled_transport_are_given_to_ice(server, new_page):
+    # The host's open offer names its addresses once per media section (audio, video,
+    # chat); the answer bundles them all on the first one, so only its candidates
+    # are worth checking.
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    guest.add_init_script(RECORD_ADDED_CANDIDATES)
+    join_call(guest, link)
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+    added = guest.evaluate("window.__added")
+    assert added, "the host's candidates were given to ICE"
+    assert {index for index, _ in added} == {0}, added
+    assert len({text for _, text in added}) == len(added), "none twice"
+
+
 def test_an_answer_to_an_offer_taken_meanwhile_is_let_go(server, new_page):
     host, guest = new_page(), new_page()
     link = start_call(host, server)

@@ -142,8 +142,8 @@ export class CallSession extends EventTarget {
       // The member has our answer now (sent together with our `joined`): ICE may
       // reach it. Not before: it could reach somebody who has not heard of us yet.
       link.localId = this.peerId;
+      link.release(); // ours first: sending is quick, giving ICE theirs is not
       link.commitAnswer();
-      link.release();
       this.#links.set(peerId, link);
       adopted.push(link);
     }

@@ -49,6 +49,28 @@ function takeCandidates(sdp) {
   return { sdp: kept.join("\r\n"), candidates };
 }
 
+/** The index of the media section whose transport carries all media once `sdp` (an
+ * answer) is applied: its BUNDLE group's first mid. null when it bundles nothing. */
+function bundledSection(sdp) {
+  const lines = sdp.split("\r\n");
+  const group = lines.find((line) => line.startsWith("a=group:BUNDLE "));
+  if (!group) return null;
+  const tag = `a=mid:${group.split(" ")[1]}`;
+  let section = -1;
+  for (const line of lines) {
+    if (line.startsWith("m=")) section += 1;
+    else if (line === tag) return section;
+  }
+  return null;
+}
+
+/** Of `candidates` (from `takeCandidates`), those for the transport of `section`,
+ * and one end-of-candidates if there was one. */
+function candidatesOf(candidates, section) {
+  const kept = candidates.filter((candidate) => candidate?.sdpMLineIndex === section);
+  return candidates.includes(null) ? [...kept, null] : kept;
+}
+
 export class PeerLink extends EventTarget {
   #makingOffer = false;
   #ignoreOffer = false;
@@ -292,6 +314,12 @@ export class PeerLink extends EventTarget {
       this.#sendOnOfferedTransceivers();
       this.#holdingCandidates = this.#keepingCandidates = true;
       await this.pc.setLocalDescription();
+      // Our answer bundles their media on one transport: their candidates for the
+      // others would be checked for nothing, and each costs the page a call (a
+      // browser's offer names its addresses once per media section: 18 candidates
+      // here instead of 6, ~1 ms each when `joined` comes).
+      const bundled = bundledSection(this.pc.localDescription.sdp);
+      if (bundled !== null) this.#theirCandidates = candidatesOf(this.#theirCandidates, bundled);
       this.#answerPrepared = true;
     });
   }
@@ -313,11 +341,13 @@ export class PeerLink extends EventTarget {
     return kept.join("\r\n");
   }
 
-  /** We are in and the member has our answer: ICE gets their candidates and starts. */
+  /** We are in and the member has our answer: ICE gets their candidates and starts.
+   * At once (the offer they go with was applied before the answer was made): in a
+   * step of the inbox they waited for the page's work on `joined` (the tiles, the
+   * status), which held ICE back by 18-37 ms. Later signals wait for them. */
   commitAnswer() {
-    return this.#inOrder("their candidates", () =>
-      Promise.all(this.#theirCandidates.splice(0).map((c) => this.#addCandidate(c))),
-    );
+    const adding = Promise.all(this.#theirCandidates.splice(0).map((c) => this.#addCandidate(c)));
+    return this.#inOrder("their candidates", () => adding);
   }
 
   /** We are in the call: our candidates, held back until now, go out. */
