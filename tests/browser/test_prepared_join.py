@@ -65,6 +65,26 @@ def test_only_the_candidates_of_the_bundled_transport_are_given_to_ice(server, n
     assert len({text for _, text in added}) == len(added), "none twice"
 
 
+def test_the_open_offer_names_its_addresses_once(server, new_page):
+    # Audio, video and chat share one transport from the start (max-bundle): the
+    # host gathers one set of addresses, and its offer names them once.
+    host = new_page()
+    sent = record_sent_messages(host)
+    start_call(host, server)
+    offers = [message for message in sent if message["type"] == "offer"]
+    for _ in range(50):
+        if offers:
+            break
+        host.wait_for_timeout(100)  # the open offer waits for its candidates (< 2 s)
+        offers = [message for message in sent if message["type"] == "offer"]
+    (offer,) = offers
+    first, *others = offer["sdp"].split("\r\nm=")[1:]
+    assert "a=candidate:" in first
+    assert len(others) == 2  # video, chat
+    for section in others:
+        assert "a=candidate:" not in section
+
+
 def test_an_answer_to_an_offer_taken_meanwhile_is_let_go(server, new_page):
     host, guest = new_page(), new_page()
     link = start_call(host, server)

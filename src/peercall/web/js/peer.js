@@ -112,7 +112,10 @@ export class PeerLink extends EventTarget {
     this.send = send;
     this.remoteStream = new MediaStream();
     const certificates = preparedCertificates();
-    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, certificates });
+    // One transport for audio, video and chat from the start: an offer gathers and
+    // names one set of addresses, not one per media section.
+    const bundlePolicy = "max-bundle";
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, certificates, bundlePolicy });
     this.pc.addEventListener("icecandidateerror", (event) => {
       // 401: the TURN server refused our credentials (expired, or a wrong secret).
       // 701 is only "could not reach this server", often harmless (one of several).
