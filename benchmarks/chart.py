@@ -28,7 +28,8 @@ def load(name: str) -> dict[str, Any] | None:
 
 def bars(axis: Any, labels: list[str], values: list[float], title: str, unit: str) -> None:
     drawn = axis.bar(labels, values, color=[COLOURS.get(label, "#444") for label in labels])
-    axis.bar_label(drawn, labels=[f"{value:.3g}" for value in values], padding=2)
+    shown = [f"{value:.0f}" if value >= 100 else f"{value:.3g}" for value in values]
+    axis.bar_label(drawn, labels=shown, padding=2)
     axis.set_title(title)
     axis.set_ylabel(unit)
     axis.margins(y=0.2)
@@ -48,7 +49,7 @@ def draw() -> Path:
         names = list(results)
         bars(
             axes[0][1], names, [results[n]["saturation"]["setups_per_cpu_second"] for n in names],
-            "Signaling set-ups per CPU-second of the server (higher is better)", "set-ups",
+            "Set-ups per server CPU-second (higher is better)", "set-ups",
         )  # fmt: skip
         bars(
             axes[1][0], names, [results[n]["latency"]["relay_ms"]["p99_ms"] for n in names],
