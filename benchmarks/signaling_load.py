@@ -198,7 +198,7 @@ def saturation_then_latency(
 
     Latency is measured `latency_rounds` times, the targets taking turns, and the
     median of each percentile is kept: in single runs, either server's p99 moved
-    between 8 and 22 ms on this machine (the load generator's own pauses are in it),
+    between 8 and 32 ms on this machine (the load generator's own pauses are in it),
     more than the difference between the servers."""
     results: dict[str, dict[str, Any]] = {}
     for name, target in targets.items():
