@@ -189,9 +189,10 @@ class CallRoster:
         """Tells `member` of the newcomer and gives the newcomer its open offer, or
         gives `member` the newcomer's answer to it (True) if that is still the one."""
         offer = member.untaken_open_offer()
-        looked_at = offer.sole_offer() if offer is not None else None
-        if answer is not None and (looked_at is None or answer.session != looked_at.session):
-            answer = None  # made for an offer that is gone: let go
+        if answer is not None:
+            looked_at = offer.sole_offer() if offer is not None else None
+            if looked_at is None or answer.session != looked_at.session:
+                answer = None  # made for an offer that is gone: let go
         if offer is not None:
             offer.taker = newcomer.peer_id
             # When it answered the offer, the newcomer has it already.
