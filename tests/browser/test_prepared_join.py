@@ -3,9 +3,10 @@ answer; an answer made for an offer that is gone by then is let go, and the call
 set up the usual way."""
 
 import json
+import re
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 from websockets.sync.client import connect
 
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
@@ -129,3 +130,53 @@ def test_an_answer_to_an_offer_taken_meanwhile_is_let_go(server, new_page):
     assert len(join["answers"]) == 1  # the stale one
     # Answered again, the usual way, to the offer the host made after.
     assert [message["type"] for message in sent].count("answer") == 1
+
+
+# Whether a peer connection of the page has been connected.
+RECORD_CONNECTED = """
+window.__connected = false;
+const Original = RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Original(...args);
+  pc.addEventListener("connectionstatechange", () => {
+    if (pc.connectionState === "connected") window.__connected = true;
+  });
+  return pc;
+};
+window.RTCPeerConnection.prototype = Original.prototype;
+"""
+
+
+def test_a_call_connected_before_joined_is_handled_shows_connected(server, new_page):
+    # On a busy phone the member's ICE checks and DTLS can be through before the page
+    # handles `joined` (the member had the answer at once). Here `joined`, and all
+    # after it, reach the guest's page only once its peer connection is up.
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    held: list[str | bytes] = []
+    holding = [True]
+    routes: list[WebSocketRoute] = []
+
+    def route(page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+        routes.append(page_side)
+
+        def from_server(frame: str | bytes) -> None:
+            if holding[0] and (held or json.loads(frame)["type"] == "joined"):
+                held.append(frame)
+            else:
+                page_side.send(frame)
+
+        server_side.on_message(from_server)
+        page_side.on_message(server_side.send)
+
+    guest.add_init_script(RECORD_CONNECTED)
+    guest.route_web_socket(re.compile(r".*/ws$"), route)
+    join_call(guest, link)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    guest.wait_for_function("() => window.__connected", timeout=20_000)
+    holding[0] = False
+    for frame in held:
+        routes[-1].send(frame)
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)

@@ -107,6 +107,10 @@ export class CallSession extends EventTarget {
       this.#dispatch("peerjoined", { peerId, name: theirName, wasThere: true });
     }
     for (const link of adopted) this.#showRemoteStream(link);
+    // An answer made ahead can be connected already: on a busy device the member's
+    // checks, and DTLS, can be through before `joined` is handled here, and a link's
+    // states before it was ours were not counted.
+    if (adopted.length > 0) this.#updateState();
     this.#capBitrates();
     this.#keepOpenOffer();
     return joined;
