@@ -330,13 +330,13 @@ ServerMessage = (
 def relayed(signal: Signal, sender: str) -> RelayedSignal:
     """The message a recipient gets for `signal`: same content, `from` instead of `to`."""
     session = signal.session
-    match signal:
+    match signal:  # most signals are candidates
+        case Candidate(candidate=candidate):
+            return RelayedCandidate(from_=sender, session=session, candidate=candidate)
         case Offer(sdp=sdp):
             return RelayedOffer(from_=sender, session=session, sdp=sdp)
         case Answer(sdp=sdp):
             return RelayedAnswer(from_=sender, session=session, sdp=sdp)
-        case Candidate(candidate=candidate):
-            return RelayedCandidate(from_=sender, session=session, candidate=candidate)
         case EndOfCandidates():
             return RelayedEndOfCandidates(from_=sender, session=session)
     raise TypeError(f"not a signal: {signal!r}")

@@ -7,7 +7,8 @@ drift from it. Each app has its own registry (tests run several in one process).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,9 +18,31 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 # Call set-up on the server's side takes milliseconds to a few seconds.
 SETUP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class RelayedSignals(Collector):
+    """`peercall_signals_relayed_total{type}`, counted in a plain dict and turned into
+    a metric only when scraped: a relay is the server's most frequent act, and a
+    prometheus_client counter takes a lock and makes three calls per increment (3 %
+    of the server's time under load)."""
+
+    def __init__(self) -> None:
+        self.counts: Tally[str] = Tally()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "peercall_signals_relayed",
+            "Offers, answers, candidates and ends of candidates relayed, by type.",
+            labels=["type"],
+        )
+        for signal_type, count in sorted(self.counts.items()):
+            family.add_metric([signal_type], count)
+        yield family
 
 
 class Metrics:
@@ -44,12 +67,8 @@ class Metrics:
             "not yet acknowledged.",
             registry=self.registry,
         )
-        self.signals_relayed = Counter(
-            "peercall_signals_relayed",
-            "Offers, answers, candidates and ends of candidates relayed, by type.",
-            ["type"],
-            registry=self.registry,
-        )
+        self.signals_relayed = RelayedSignals()
+        self.registry.register(self.signals_relayed)
         self.errors = Counter(
             "peercall_errors",
             "Error replies sent on signaling connections, by code.",
@@ -64,18 +83,14 @@ class Metrics:
             buckets=SETUP_BUCKETS,
             registry=self.registry,
         )
-        self._relayed: dict[str, Counter] = {}
 
     def error(self, code: str) -> None:
         """Counts one error reply."""
         self.errors.labels(str(code)).inc()
 
     def relayed(self, signal_type: str, count: int = 1) -> None:
-        """Counts relayed signals (a hot path: the labelled child is kept)."""
-        child = self._relayed.get(signal_type)
-        if child is None:
-            child = self._relayed[signal_type] = self.signals_relayed.labels(signal_type)
-        child.inc(count)
+        """Counts relayed signals (a hot path)."""
+        self.signals_relayed.counts[signal_type] += count
 
     def watch(
         self,

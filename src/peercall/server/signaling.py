@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
@@ -20,7 +20,9 @@ from peercall.logs import log_event, short_id
 from peercall.protocol import (
     Ack,
     Answer,
+    Candidate,
     ClientMessage,
+    EndOfCandidates,
     ErrorCode,
     Join,
     Joined,
@@ -29,6 +31,7 @@ from peercall.protocol import (
     Look,
     Looked,
     MessageCodec,
+    Offer,
     Ping,
     Pong,
     PreparedAnswer,
@@ -208,6 +211,15 @@ class SignalingHub:
 
     async def _dispatch(self, connection: Connection, message: ClientMessage) -> None:
         match message:
+            # Signals first, candidates first of them: most messages are candidates.
+            case Candidate() | Offer() | Answer() | EndOfCandidates():
+                call_id, peer_id = self._place_of(connection)
+                if not await self.coordinator.relay(call_id, peer_id, message):
+                    return  # sent again after a drop; handled already
+                self.metrics.relayed(message.__struct_config__.tag)
+                if isinstance(message, Answer) and peer_id in self._setups:
+                    started = self._setups.pop(peer_id)
+                    self.metrics.setup_seconds.observe(time.perf_counter() - started)
             case Ping():
                 connection.send(Pong())
             case Join():
@@ -226,13 +238,7 @@ class SignalingHub:
                 _, peer_id = self._place_of(connection)
                 await self.coordinator.acknowledge(peer_id, seq)
             case _:
-                call_id, peer_id = self._place_of(connection)
-                if not await self.coordinator.relay(call_id, peer_id, message):
-                    return  # sent again after a drop; handled already
-                self.metrics.relayed(message.__struct_config__.tag)
-                if isinstance(message, Answer) and peer_id in self._setups:
-                    started = self._setups.pop(peer_id)
-                    self.metrics.setup_seconds.observe(time.perf_counter() - started)
+                assert_never(message)
 
     def _place_of(self, connection: Connection) -> tuple[str, str]:
         if connection.call_id is None or connection.peer_id is None:

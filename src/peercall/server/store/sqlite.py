@@ -74,7 +74,11 @@ class PendingWrites:
     """What is waiting for the next transaction, in the order it must be applied:
     members join before they leave, events before the activity they mark."""
 
-    members: list[tuple[str, str, str, str, float]] = field(default_factory=list)
+    # By (call key, peer id): call key, peer id, name, token hash, joined, left. One
+    # who leaves before the batch is written is written once, having left.
+    members: dict[tuple[str, str], tuple[str, str, str, str, float, float | None]] = field(
+        default_factory=dict
+    )
     members_left: list[tuple[float, str, str]] = field(default_factory=list)
     events: list[tuple[str, float, str, str | None]] = field(default_factory=list)
     activity: dict[str, float] = field(default_factory=dict)  # key -> latest
@@ -169,9 +173,9 @@ class SqliteCallStore:
     async def _write(self, pending: PendingWrites) -> None:
         db = self.db
         await db.executemany(
-            "INSERT INTO members (call_key, peer_id, name, resume_token_hash, joined_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            pending.members,
+            "INSERT INTO members (call_key, peer_id, name, resume_token_hash, joined_at,"
+            " left_at) VALUES (?, ?, ?, ?, ?, ?)",
+            pending.members.values(),
         )
         await db.executemany(
             "UPDATE members SET left_at = ? WHERE call_key = ? AND peer_id = ? AND left_at IS NULL",
@@ -204,11 +208,17 @@ class SqliteCallStore:
     async def add_member(
         self, call_id: str, peer_id: str, name: str, resume_token_hash: str, now: float
     ) -> None:
-        self._pending.members.append((call_key(call_id), peer_id, name, resume_token_hash, now))
+        key = call_key(call_id)
+        self._pending.members[key, peer_id] = (key, peer_id, name, resume_token_hash, now, None)
         self._soon()
 
     async def member_left(self, call_id: str, peer_id: str, now: float) -> None:
-        self._pending.members_left.append((now, call_key(call_id), peer_id))
+        key = call_key(call_id)
+        joined = self._pending.members.get((key, peer_id))
+        if joined is not None and joined[5] is None:
+            self._pending.members[key, peer_id] = (*joined[:5], now)
+        else:
+            self._pending.members_left.append((now, key, peer_id))
         self._soon()
 
     async def end_call(self, key: str, now: float) -> None:
