@@ -1,10 +1,12 @@
-"""The signaling socket's own text frames, read back by another library's parser."""
+"""The signaling socket's own bytes (its text frames, its answer to the upgrade), read back
+by another library's parser or compared with what picows writes."""
 
 import pytest
+from picows import WSUpgradeResponse
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from peercall.server.connection import HEADER_ROOM, framed
+from peercall.server.connection import HEADER_ROOM, SwitchingProtocols, framed
 
 
 def read_frames(data: bytes, count: int) -> list[Frame]:
@@ -38,3 +40,13 @@ def test_frames_written_together_are_read_apart():
     messages = [b'{"type":"candidate"}', b"x" * 300, b"y" * 70_000]
     frames = read_frames(b"".join(frame_of(m) for m in messages), len(messages))
     assert [frame.data for frame in frames] == messages
+
+
+def test_the_upgrade_answer_is_what_picows_would_write():
+    accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # RFC 6455's example
+    ours, theirs = SwitchingProtocols(), WSUpgradeResponse.create_101_response()
+    for response in (ours, theirs):
+        response.headers["Sec-WebSocket-Accept"] = accept  # as picows adds it
+    assert ours.to_bytes() == theirs.to_bytes()
+    assert ours.to_bytes().endswith(f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode())
+    assert ours.status == theirs.status == 101

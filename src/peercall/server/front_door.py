@@ -22,8 +22,7 @@ from picows import WSAutoPingStrategy, WSUpgradeRequest
 from picows.picows import WSProtocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from peercall.server.connection import Connection
-from peercall.server.signaling import Refusal, SignalingHub
+from peercall.server.signaling import SignalingHub, Upgrade
 
 SIGNALING_PATH = b"/ws"
 # A request line longer than this is not ours: uvicorn answers it.
@@ -87,7 +86,7 @@ class FrontDoor(asyncio.Protocol):
         assert self.transport is not None
         peer = self.transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) else "unknown"
-        accept: Callable[[WSUpgradeRequest], Connection | Refusal] = functools.partial(
+        accept: Callable[[WSUpgradeRequest], Upgrade] = functools.partial(
             self.hub.accept, peer=address
         )
         return WSProtocol(

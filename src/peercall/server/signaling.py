@@ -40,7 +40,7 @@ from peercall.protocol import (
     Resumed,
     error_message,
 )
-from peercall.server.connection import POLICY_VIOLATION, Connection
+from peercall.server.connection import POLICY_VIOLATION, Connection, SwitchingProtocols
 from peercall.server.ice import ice_servers_for
 from peercall.server.limits import (
     ConnectionCounter,
@@ -64,7 +64,9 @@ SERVICE_RESTART = 1012
 # Frames may be bigger than a message (the codec then says "message too large");
 # past this, picows drops the socket without reading the frame.
 TRANSPORT_SIZE_FACTOR = 4
-Refusal = WSUpgradeResponseWithListener
+# What picows' listener factory gives back: the upgrade's response and, if it is
+# 101, the listener for the socket.
+Upgrade = WSUpgradeResponseWithListener
 
 
 class SignalingHub:
@@ -108,9 +110,9 @@ class SignalingHub:
         self.metrics.error(error.code)
         connection.send(error_message(error))
 
-    def accept(self, request: WSUpgradeRequest, peer: str) -> Connection | Refusal:
-        """picows' listener factory: a socket for the upgrade `request` from `peer`,
-        or an HTTP error instead of the upgrade."""
+    def accept(self, request: WSUpgradeRequest, peer: str) -> Upgrade:
+        """picows' listener factory: a socket for the upgrade `request` from `peer`
+        (101 and its `Connection`), or an HTTP error instead of the upgrade."""
         if not self._origin_allowed(request.headers):
             # Refused before the upgrade (HTTP 403): another site's page may not
             # use this server with its visitors' browsers.
@@ -125,7 +127,8 @@ class SignalingHub:
             )
         deadline = asyncio.get_running_loop().time() + self.settings.handshake_seconds
         bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
-        return Connection(self, self.codec, address, deadline, bucket, self.max_frame_bytes)
+        connection = Connection(self, self.codec, address, deadline, bucket, self.max_frame_bytes)
+        return WSUpgradeResponseWithListener(SwitchingProtocols(), connection)
 
     def _origin_allowed(self, headers: CIMultiDict[str]) -> bool:
         origin = headers.get("origin")
