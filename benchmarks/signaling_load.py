@@ -46,7 +46,7 @@ from benchmarks.common import (
 
 LOADGEN = BENCHMARKS / "load" / "loadgen.mjs"
 SERVER_CPU, LOADGEN_CPU = 0, 1
-LATENCY_ROUNDS = 3
+LATENCY_ROUNDS = 5
 TARGETS = ("peercall", "peerjs")
 
 
