@@ -15,7 +15,8 @@ each variant, the time from "Join" to the first remote video frame the joiner sh
 
 Variants take turns, a fresh page for every measurement, after one warm-up round. A
 measurement with no video after 15 s (headless Chromium's fake camera stalls now and
-then, in every variant) is counted as given up and taken again in a new browser.
+then, in every variant) is counted as given up and taken again in a new browser; for
+peercall, what both pages showed is printed (status, and whether each video moves).
 
     .venv/bin/python -m benchmarks.setup_time [--calls 20]
 
@@ -58,6 +59,27 @@ JOIN_AND_TIME_FIRST_FRAME = """
 })
 """
 
+
+# What a page shows when a measurement is given up: its status line, and for each
+# <video> (the preview and the other person's) whether it plays and whether its time
+# moves over half a second: a camera that stalled, or a call that did not connect.
+PAGE_STATE = """
+async () => {
+  const videos = () => [...document.querySelectorAll("video")];
+  const before = videos().map((video) => video.currentTime);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return {
+    status: document.querySelector("[role=status]")?.textContent ?? null,
+    videos: videos().map((video, index) => ({
+      label: video.getAttribute("aria-label") ?? video.id,
+      ready_state: video.readyState,
+      paused: video.paused,
+      width: video.videoWidth,
+      moving: video.currentTime > (before[index] ?? Infinity),
+    })),
+  };
+}
+"""
 
 # Now and then headless Chromium's fake camera stops giving frames, for minutes and in
 # every page (the floor's too; seen on this 2-core machine: media connected, no frame).
@@ -117,7 +139,11 @@ def time_peercall(browser: Browser, server: ServerProcess) -> float:
         joiner = joiner_context.new_page()
         joiner.goto(link)
         expect(joiner.get_by_role("status")).to_have_text("Ready to join")
-        return float(joiner.evaluate(with_deadline(JOIN_AND_TIME_FIRST_FRAME.strip()), None))
+        elapsed = float(joiner.evaluate(with_deadline(JOIN_AND_TIME_FIRST_FRAME.strip()), None))
+        if elapsed == GIVEN_UP:
+            for name, page in (("joiner", joiner), ("host", host)):
+                print(f"  peercall given up; the {name} shows {page.evaluate(PAGE_STATE)}")
+        return elapsed
     finally:
         host_context.close()
         joiner_context.close()
