@@ -29,7 +29,7 @@ class RelayedSignals(Collector):
     """`peercall_signals_relayed_total{type}`, counted in a plain dict and turned into
     a metric only when scraped: a relay is the server's most frequent act (22 per
     call set-up), and a prometheus_client counter takes a lock and makes three calls
-    for each increment. Only the event loop's thread counts."""
+    for each increment (here only the event loop's thread counts: no lock)."""
 
     def __init__(self) -> None:
         self.counts: Tally[str] = Tally()
