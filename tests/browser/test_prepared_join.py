@@ -147,12 +147,28 @@ window.RTCPeerConnection.prototype = Original.prototype;
 """
 
 
-def test_a_call_connected_before_joined_is_handled_shows_connected(server, new_page):
-    # On a busy phone the member's ICE checks and DTLS can be through before the page
-    # handles `joined` (the member had the answer at once). Here `joined`, and all
-    # after it, reach the guest's page only once its peer connection is up.
-    host, guest = new_page(), new_page()
-    link = start_call(host, server)
+# Whether a data channel of the page has opened, and whether a media state has come
+# over one.
+RECORD_CHANNEL = """
+window.__channelOpen = false;
+window.__mediaStateHeard = false;
+const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
+RTCPeerConnection.prototype.createDataChannel = function (...args) {
+  const channel = createDataChannel.apply(this, args);
+  channel.addEventListener("open", () => { window.__channelOpen = true; });
+  channel.addEventListener("message", ({ data }) => {
+    if (typeof data === "string" && data.includes('"media-state"')) {
+      window.__mediaStateHeard = true;
+    }
+  });
+  return channel;
+};
+"""
+
+
+def hold_joined(page: Page) -> tuple[list[str | bytes], list[bool], list[WebSocketRoute]]:
+    """From `joined` on, what the server sends `page` is held (the frames, whether still
+    holding, the routes): the page has sent its join, the server has answered."""
     held: list[str | bytes] = []
     holding = [True]
     routes: list[WebSocketRoute] = []
@@ -170,13 +186,49 @@ def test_a_call_connected_before_joined_is_handled_shows_connected(server, new_p
         server_side.on_message(from_server)
         page_side.on_message(server_side.send)
 
-    guest.add_init_script(RECORD_CONNECTED)
-    guest.route_web_socket(re.compile(r".*/ws$"), route)
-    join_call(guest, link)
-    expect(status(host)).to_have_text("Connected", timeout=20_000)
-    guest.wait_for_function("() => window.__connected", timeout=20_000)
+    page.route_web_socket(re.compile(r".*/ws$"), route)
+    return held, holding, routes
+
+
+def release(held: list[str | bytes], holding: list[bool], routes: list[WebSocketRoute]) -> None:
     holding[0] = False
     for frame in held:
         routes[-1].send(frame)
+
+
+def test_chat_and_the_hosts_marks_work_when_the_channel_opened_before_joined(server, new_page):
+    # As below, on a busy phone: this time the data channel is open, and the host's
+    # media state (muted) has come over it, before the guest's page handles `joined`.
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    host.get_by_role("button", name="Mute").click()
+    expect(host.get_by_role("button", name="Unmute")).to_be_visible()
+    held, holding, routes = hold_joined(guest)
+    guest.add_init_script(RECORD_CHANNEL)
+    join_call(guest, link)
+    guest.wait_for_function(
+        "() => window.__channelOpen && window.__mediaStateHeard", timeout=20_000
+    )
+    release(held, holding, routes)
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(guest.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=10_000)
+    expect(guest.get_by_text("Their microphone is muted")).to_be_visible()
+    guest.get_by_role("textbox", name="Message").fill("over the early channel")
+    guest.get_by_role("button", name="Send", exact=True).click()
+    expect(host.get_by_role("log", name="Messages")).to_contain_text("over the early channel")
+
+
+def test_a_call_connected_before_joined_is_handled_shows_connected(server, new_page):
+    # On a busy phone the member's ICE checks and DTLS can be through before the page
+    # handles `joined` (the member had the answer at once). Here `joined`, and all
+    # after it, reach the guest's page only once its peer connection is up.
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    held, holding, routes = hold_joined(guest)
+    guest.add_init_script(RECORD_CONNECTED)
+    join_call(guest, link)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    guest.wait_for_function("() => window.__connected", timeout=20_000)
+    release(held, holding, routes)
     expect(status(guest)).to_have_text("Connected", timeout=20_000)
     assert_receives_video(guest)

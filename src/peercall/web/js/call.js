@@ -106,11 +106,20 @@ export class CallSession extends EventTarget {
       this.#names.set(peerId, theirName);
       this.#dispatch("peerjoined", { peerId, name: theirName, wasThere: true });
     }
-    for (const link of adopted) this.#showRemoteStream(link);
     // An answer made ahead can be connected already: on a busy device the member's
-    // checks, and DTLS, can be through before `joined` is handled here, and a link's
-    // states before it was ours were not counted.
-    if (adopted.length > 0) this.#updateState();
+    // checks, DTLS and the data channel can be through before `joined` is handled
+    // here, and what a link told before it was ours (its state, its channel open,
+    // their microphone and camera) found nobody to show it.
+    for (const link of adopted) {
+      this.#showRemoteStream(link);
+      const { remoteId: peerId, remoteMediaState: mediaState } = link;
+      const peerName = this.nameOf(peerId);
+      if (mediaState) this.#dispatch("remotemediastate", { ...mediaState, peerId, peerName });
+    }
+    if (adopted.length > 0) {
+      this.#updateState();
+      this.dispatchEvent(new Event("chatchange"));
+    }
     this.#capBitrates();
     this.#keepOpenOffer();
     return joined;
