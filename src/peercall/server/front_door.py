@@ -7,7 +7,9 @@ does (benchmarks/README.md). `FrontDoor` is the protocol uvicorn runs for each n
 connection (its `http` setting): it reads the request line, then hands the socket,
 with what it read, to picows for `GET /ws` and to uvicorn's own protocol otherwise.
 Both are asyncio protocols on the same transport (TLS included), so nothing is
-copied or proxied after the first bytes.
+copied after the first bytes. picows is given the front door itself as its transport,
+which passes its writes on and answers its questions about socket options (see
+`FrontDoor.get_extra_info`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from picows import WSAutoPingStrategy, WSUpgradeRequest
@@ -44,11 +46,12 @@ def is_signaling_request(request_line: bytes) -> bool:
 
 
 class FrontDoor(asyncio.Protocol):
-    """Reads up to the end of the request line, then steps aside (see module doc).
+    """Reads up to the end of the request line, then steps aside for uvicorn, or for
+    picows stays in between as its transport (see `get_extra_info`).
 
     uvloop keeps this object for the socket's lifetime (its transport holds on to
     `data_received` when the next protocol has none, as picows' has not), so it is
-    slotted and lets go of everything on stepping aside.
+    slotted and lets go of everything else on handing over.
     """
 
     __slots__ = ("http_arguments", "hub", "received", "transport")
@@ -111,10 +114,13 @@ class FrontDoor(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         received, self.received = bytes(self.received), bytearray()
-        self.transport = None
         self.http_arguments = ()
         transport.set_protocol(protocol)
-        protocol.connection_made(transport)
+        if isinstance(protocol, WSProtocol):
+            protocol.connection_made(self)  # we stay in between (see get_extra_info)
+        else:
+            self.transport = None
+            protocol.connection_made(transport)
         if isinstance(protocol, asyncio.BufferedProtocol):
             rest = memoryview(received)
             while rest:  # its buffer may be smaller than what was read
@@ -129,6 +135,51 @@ class FrontDoor(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         return False  # closes the transport
+
+    # --- the transport picows is given -------------------------------------------------
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """As the real transport's, but the socket is the front door itself. picows'
+        `connection_made` sets TCP_NODELAY and TCP_QUICKACK and reads four socket
+        options, only to log them (at INFO, which peercall never shows for picows),
+        each through uvloop's stand-in for the socket, which makes a Python socket
+        object and two system calls per call: six per socket, ~4 % of the server's
+        time under load. uvloop has set TCP_NODELAY on every TCP socket already;
+        QUICKACK is a one-time hint that the kernel drops by itself."""
+        if name == "socket":
+            return self
+        assert self.transport is not None
+        return self.transport.get_extra_info(name, default)
+
+    def fileno(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("socket").fileno())
+
+    def setsockopt(self, *option: object) -> None:
+        pass  # see get_extra_info
+
+    def getsockopt(self, *option: object) -> int:
+        return 0  # see get_extra_info: read for a log line only
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        assert self.transport is not None
+        self.transport.writelines(chunks)
+
+    def get_write_buffer_size(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_write_buffer_size()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
