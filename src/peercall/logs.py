@@ -18,7 +18,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # uvicorn hands its "uvicorn.error" logger to the WebSocket library.
 WIRE_LOGGERS = ("uvicorn.error", "websockets")
 # What a LogRecord has of its own; anything else on it came in through `extra`.
-_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class SecondsCache:
@@ -69,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(
-            (key, value) for key, value in record.__dict__.items() if key not in _RECORD_FIELDS
+            (key, value) for key, value in record.__dict__.items() if key not in RECORD_ATTRIBUTES
         )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -139,6 +139,3 @@ def log_event(logger: logging.Logger, event: str, **fields: object) -> None:
             (f"field_{key}" if key in RECORD_ATTRIBUTES else key): v for key, v in fields.items()
         }
         logger.info(text, extra={"event": event, **extra})
-
-
-RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
