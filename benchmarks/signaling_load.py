@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,11 +225,10 @@ def saturation_then_latency(
 
 
 def merged_errors(found: Iterable[dict[str, int]]) -> dict[str, int]:
-    merged: dict[str, int] = {}
+    merged: Counter[str] = Counter()
     for errors_of_round in found:
-        for key, count in errors_of_round.items():
-            merged[key] = merged.get(key, 0) + count
-    return merged
+        merged.update(errors_of_round)
+    return dict(merged)
 
 
 def main() -> None:
