@@ -125,20 +125,21 @@ class Connection(WSListener):
         handler: MessageHandler,
         codec: MessageCodec,
         address: str,
-        deadline: float,
+        first_wait: float,
         bucket: TokenBucket,
         max_frame_bytes: int,
     ) -> None:
+        """`first_wait`: seconds it has to say something (see `deadline`)."""
         self.handler = handler
         self.codec = codec
         self.address = address
-        self.deadline = deadline
         self.bucket = bucket
         self.max_frame_bytes = max_frame_bytes
         # Kept: `asyncio.get_running_loop()` makes a getpid system call each time
         # (Python checks it is not in a forked child), and it was called for nearly
         # every message sent or received: 40 system calls per call set-up.
         self.loop = asyncio.get_running_loop()
+        self.deadline = self.loop.time() + first_wait
         self.transport: WSTransport | None = None
         # Made when a frame arrives, dropped once handled: an empty deque costs ~700
         # bytes, and most connections are idle.

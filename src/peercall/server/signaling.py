@@ -125,9 +125,11 @@ class SignalingHub:
             address = self.trusted_proxies.client_of(
                 peer, request.headers.getall("x-forwarded-for", [])
             )
-        deadline = asyncio.get_running_loop().time() + self.settings.handshake_seconds
         bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
-        connection = Connection(self, self.codec, address, deadline, bucket, self.max_frame_bytes)
+        connection = Connection(
+            self, self.codec, address, self.settings.handshake_seconds, bucket,
+            self.max_frame_bytes,
+        )  # fmt: skip
         return WSUpgradeResponseWithListener(SwitchingProtocols(), connection)
 
     def _origin_allowed(self, headers: CIMultiDict[str]) -> bool:
