@@ -152,6 +152,7 @@ window.RTCPeerConnection.prototype = Original.prototype;
 RECORD_CHANNEL = """
 window.__channelOpen = false;
 window.__mediaStateHeard = false;
+window.__chatHeard = false;
 const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
 RTCPeerConnection.prototype.createDataChannel = function (...args) {
   const channel = createDataChannel.apply(this, args);
@@ -159,6 +160,9 @@ RTCPeerConnection.prototype.createDataChannel = function (...args) {
   channel.addEventListener("message", ({ data }) => {
     if (typeof data === "string" && data.includes('"media-state"')) {
       window.__mediaStateHeard = true;
+    }
+    if (typeof data === "string" && data.includes("before joined")) {
+      window.__chatHeard = true;
     }
   });
   return channel;
@@ -198,9 +202,14 @@ def release(held: list[str | bytes], holding: list[bool], routes: list[WebSocket
 
 def test_chat_and_the_hosts_marks_work_when_the_channel_opened_before_joined(server, new_page):
     # As below, on a busy phone: this time the data channel is open, and the host's
-    # media state (muted) has come over it, before the guest's page handles `joined`.
+    # media state (muted) and a chat message have come over it, before the guest's
+    # page handles `joined` (which tells it who the host is).
     host, guest = new_page(), new_page()
-    link = start_call(host, server)
+    host.goto(server.url)
+    host.get_by_role("textbox", name="Your name").fill("Hana")
+    host.get_by_role("button", name="New call").click()
+    expect(status(host)).to_have_text("Waiting for someone to join")
+    link = host.get_by_role("textbox", name="Call link").input_value()
     host.get_by_role("button", name="Mute").click()
     expect(host.get_by_role("button", name="Unmute")).to_be_visible()
     held, holding, routes = hold_joined(guest)
@@ -209,8 +218,14 @@ def test_chat_and_the_hosts_marks_work_when_the_channel_opened_before_joined(ser
     guest.wait_for_function(
         "() => window.__channelOpen && window.__mediaStateHeard", timeout=20_000
     )
+    host.get_by_role("textbox", name="Message").fill("said before joined")
+    host.get_by_role("button", name="Send", exact=True).click()
+    guest.wait_for_function("() => window.__chatHeard", timeout=10_000)
     release(held, holding, routes)
     expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    messages = guest.get_by_role("log", name="Messages")
+    expect(messages).to_contain_text("said before joined")
+    expect(messages).to_contain_text("Hana ·")
     expect(guest.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=10_000)
     expect(guest.get_by_text("Their microphone is muted")).to_be_visible()
     guest.get_by_role("textbox", name="Message").fill("over the early channel")

@@ -43,6 +43,7 @@ export class CallSession extends EventTarget {
   #names = new Map(); // peer id -> display name, for everybody else in the call
   #openOfferTimer = null;
   #prepared = new Map(); // peer id -> PeerLink answering their open offer, before we join
+  #heldBack = new Map(); // prepared PeerLink -> what it told before it was the call's
   #joining = false;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
@@ -70,6 +71,7 @@ export class CallSession extends EventTarget {
     const answering = looked.offers.map(({ from: peerId, session, sdp }) => {
       const link = this.#newLink(peerId, session);
       this.#prepared.set(peerId, link);
+      this.#heldBack.set(link, []);
       return link.prepareAnswer(sdp);
     });
     await Promise.all(answering);
@@ -108,14 +110,14 @@ export class CallSession extends EventTarget {
     }
     // An answer made ahead can be connected already: on a busy device the member's
     // checks, DTLS and the data channel can be through before `joined` is handled
-    // here, and what a link told before it was ours (its state, its channel open,
-    // their microphone and camera) found nobody to show it.
+    // here. What the link told meanwhile (their microphone and camera, chat, a
+    // file) was held back until we know their name; its state, its stream and its
+    // open channel found nobody to show them.
     for (const link of adopted) {
       this.#showRemoteStream(link);
-      const { remoteId: peerId, remoteMediaState: mediaState } = link;
-      const peerName = this.nameOf(peerId);
-      if (mediaState) this.#dispatch("remotemediastate", { ...mediaState, peerId, peerName });
+      for (const [as, detail] of this.#heldBack.get(link) ?? []) this.#tell(link, as, detail);
     }
+    this.#heldBack.clear();
     if (adopted.length > 0) {
       this.#updateState();
       this.dispatchEvent(new Event("chatchange"));
@@ -167,6 +169,7 @@ export class CallSession extends EventTarget {
   #closePrepared() {
     for (const link of this.#prepared.values()) link.close();
     this.#prepared.clear();
+    this.#heldBack.clear();
   }
 
   /** Hangs up: tells the server, closes every peer connection. */
@@ -299,9 +302,9 @@ export class CallSession extends EventTarget {
     });
     const forward = (type, as) =>
       link.addEventListener(type, (event) => {
-        const peerId = link.remoteId;
-        // `peerName`: the detail may have a `name` of its own (a file's).
-        this.#dispatch(as, { ...event.detail, peerId, peerName: this.nameOf(peerId) });
+        const held = this.#heldBack.get(link);
+        if (held) held.push([as, event.detail]);
+        else this.#tell(link, as, event.detail);
       });
     forward("chat", "message");
     forward("media-state", "remotemediastate");
@@ -424,6 +427,13 @@ export class CallSession extends EventTarget {
     else if (states.some((s) => s === "disconnected" || s === "failed"))
       this.#setState(CallState.RECONNECTING);
     else this.#setState(CallState.CONNECTING);
+  }
+
+  /** Passes on what `link`'s person told (`detail`) as an event `as`, with who. */
+  #tell(link, as, detail) {
+    const peerId = link.remoteId;
+    // `peerName`: the detail may have a `name` of its own (a file's).
+    this.#dispatch(as, { ...detail, peerId, peerName: this.nameOf(peerId) });
   }
 
   #showRemoteStream(link) {

@@ -111,9 +111,6 @@ export class PeerLink extends EventTarget {
     this.session = session ?? newSessionId();
     this.send = send;
     this.remoteStream = new MediaStream();
-    // Their last "media-state" (microphone, camera), for a page that was not
-    // listening yet when it came: a link prepared before joining can hear it first.
-    this.remoteMediaState = null;
     const certificates = preparedCertificates();
     // One transport for audio, video and chat from the start: an offer gathers and
     // names one set of addresses, not one per media section.
@@ -161,10 +158,7 @@ export class PeerLink extends EventTarget {
       const message = decodeMessage(data);
       if (message?.type === "file-start") this.#incoming.start(message);
       else if (message?.type === "file-end") this.#incoming.end(message);
-      else if (message) {
-        if (message.type === "media-state") this.remoteMediaState = message;
-        this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
-      }
+      else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
     });
     this.channel.addEventListener("close", () => this.#incoming.abort());
     this.pc.addEventListener("connectionstatechange", () => this.#connectionChanged());
