@@ -63,7 +63,10 @@ DROP INDEX IF EXISTS call_events_by_call;
 CALL_COLUMNS = "call_key, created_at, last_activity, ended_at, passcode_hash"
 
 
-FLUSH_DELAY = 0.05
+# Each flush writes every page it changed (about four per call it touched) to the
+# WAL, however few rows changed on it: flushing every 0.5 s rather than every 0.05 s
+# made a call set-up 5 % cheaper under load (benchmarks/README.md).
+FLUSH_DELAY = 0.5
 # Calls looked up lately, by key: joins of a live call need no query.
 CACHED_CALLS = 10_000
 logger = logging.getLogger("peercall.store")
