@@ -92,7 +92,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # messages kept for a member that is away until it resumes.
     max_queued_signals: Annotated[int, msgspec.Meta(ge=16)] = DEFAULT_MAX_QUEUED_SIGNALS
     # A connection must `join` or `resume` this soon, and say something (clients
-    # ping every 20 s) at least this often, or it is closed.
+    # ping every 20 s) at least this often, or it is closed. It is also the time a
+    # connection has for its request line, and an HTTP request for the whole of it.
     handshake_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15
     idle_seconds: Annotated[float, msgspec.Meta(gt=0)] = 75
     # A member whose connection drops keeps its place this long, to `resume` it on a

@@ -186,3 +186,57 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(tmp_path):
         assert statuses(proxied) == [201, 201, 201]
     finally:
         proxied.stop()
+
+
+async def read_until_closed(reader: asyncio.StreamReader, within: float) -> bytes:
+    """What the server sends until it closes the connection (fails if it does not)."""
+    return await asyncio.wait_for(reader.read(), within)
+
+
+async def test_a_client_that_never_finishes_its_request_is_cut_off(strict_server):
+    # Slowloris: sockets held by requests that never end, each byte arriving in time.
+    # They are closed `handshake_seconds` (1 s here) after they began; others are served.
+    async def connect(first_bytes: bytes) -> asyncio.StreamReader:
+        reader, writer = await asyncio.open_connection(strict_server.host, strict_server.port)
+        writer.write(first_bytes)
+        writers.append(writer)
+        return reader
+
+    async def trickle(writer: asyncio.StreamWriter) -> None:
+        for number in range(20):  # one more header every 0.3 s, never the blank line
+            await asyncio.sleep(0.3)
+            writer.write(b"X-Slow-%d: 1\r\n" % number)
+
+    writers: list[asyncio.StreamWriter] = []
+    silent = await connect(b"")
+    half_line = await connect(b"GET /api/cal")
+    trickling = await connect(b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n")
+    trickler = asyncio.create_task(trickle(writers[-1]))
+    half_upgrade = await connect(b"GET /ws HTTP/1.1\r\nHost: peercall\r\nUpgrade: websocket\r\n")
+    half_body = await connect(
+        b"POST /api/calls HTTP/1.1\r\nHost: peercall\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
+    )
+    async with httpx.AsyncClient() as http:  # meanwhile, everybody else is served
+        assert (await http.get(f"{strict_server.url}/healthz")).status_code == 200
+    assert await read_until_closed(silent, within=5) == b""
+    for reader in (half_line, trickling):
+        assert (await read_until_closed(reader, within=5)).startswith(b"HTTP/1.1 408 ")
+    assert trickler.done() is False  # it was still sending when it was cut off
+    trickler.cancel()
+    assert await read_until_closed(half_upgrade, within=5) == b""
+    assert b" 200 " not in await read_until_closed(half_body, within=5)
+    for writer in writers:
+        writer.close()
+
+
+async def test_each_request_on_a_kept_alive_connection_has_the_deadline(strict_server):
+    reader, writer = await asyncio.open_connection(strict_server.host, strict_server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await reader.readexactly(length)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHo")  # the next request, never finished
+    assert (await read_until_closed(reader, within=5)).startswith(b"HTTP/1.1 408 ")
+    writer.close()

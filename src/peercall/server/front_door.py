@@ -10,6 +10,10 @@ Both are asyncio protocols on the same transport (TLS included), so nothing is
 copied after the first bytes. picows is given the front door itself as its transport,
 which passes its writes on and answers its questions about socket options (see
 `FrontDoor.get_extra_info`).
+
+A client has `handshake_seconds` (a setting) to send its request line, then as long
+again for the rest of its request (picows' upgrade deadline, `RequestDeadlineProtocol`'s
+for HTTP); otherwise its socket is closed.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from typing import Any, cast
 
 from picows import WSAutoPingStrategy, WSUpgradeRequest
 from picows.picows import WSProtocol
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from peercall.server.request_deadline import REQUEST_TIMEOUT, RequestDeadlineProtocol
 from peercall.server.signaling import SignalingHub, Upgrade
 
 SIGNALING_PATH = b"/ws"
@@ -31,8 +35,6 @@ SIGNALING_PATH = b"/ws"
 MAX_REQUEST_LINE = 8192
 # picows reads into a buffer that grows when a frame needs it; most frames are small.
 READ_BUFFER_BYTES = 2048
-# Time for a WebSocket client to send its upgrade request once connected.
-UPGRADE_SECONDS = 10.0
 # picows logs each connection at INFO, with a logger of its own unless it is given
 # something that is not a `logging.Logger`: one adapter, shared by every socket.
 PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.server"), {})
@@ -54,7 +56,7 @@ class FrontDoor(asyncio.Protocol):
     slotted and lets go of everything else on handing over.
     """
 
-    __slots__ = ("http_arguments", "hub", "received", "transport")
+    __slots__ = ("deadline", "http_arguments", "hub", "received", "transport")
 
     def __init__(
         self,
@@ -69,10 +71,23 @@ class FrontDoor(asyncio.Protocol):
         self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, _loop)
         self.transport: asyncio.Transport | None = None
         self.received = bytearray()
+        self.deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not registered as `asyncio.Transport`.
         self.transport = cast(asyncio.Transport, transport)
+        # Without it a client that never finishes its request line (or never starts
+        # it) would keep its socket for good: uvicorn has no such deadline.
+        self.deadline = asyncio.get_running_loop().call_later(
+            self.hub.settings.handshake_seconds, self._too_slow
+        )
+
+    def _too_slow(self) -> None:
+        self.deadline = None
+        if self.transport is not None:
+            if self.received:
+                self.transport.write(REQUEST_TIMEOUT)
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         self.received += data
@@ -83,7 +98,10 @@ class FrontDoor(asyncio.Protocol):
         if line_end >= 0 and is_signaling_request(bytes(self.received[:line_end])):
             self._hand_over(self._signaling_protocol())
         else:
-            self._hand_over(HttpToolsProtocol(*self.http_arguments))
+            request_seconds = self.hub.settings.handshake_seconds
+            self._hand_over(
+                RequestDeadlineProtocol(*self.http_arguments, request_seconds=request_seconds)
+            )
 
     def _signaling_protocol(self) -> WSProtocol:
         assert self.transport is not None
@@ -99,7 +117,7 @@ class FrontDoor(asyncio.Protocol):
             accept,
             PICOWS_LOGGER,
             True,  # disconnect when a callback raises (ours do not)
-            UPGRADE_SECONDS,
+            self.hub.settings.handshake_seconds,  # to send the rest of the request
             False,  # no pings of its own: clients ping, the hub's sweeper times out
             20.0,
             20.0,
@@ -113,6 +131,7 @@ class FrontDoor(asyncio.Protocol):
     def _hand_over(self, protocol: asyncio.BaseProtocol) -> None:
         transport = self.transport
         assert transport is not None
+        self._disarm()
         received, self.received = bytes(self.received), bytearray()
         self.http_arguments = ()
         transport.set_protocol(protocol)
@@ -182,7 +201,13 @@ class FrontDoor(asyncio.Protocol):
             self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         self.transport = None
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
 
 
 def front_door_for(hub: SignalingHub) -> Callable[..., FrontDoor]:
