@@ -2,6 +2,8 @@
 and a call beside it goes on."""
 
 import asyncio
+import contextlib
+from pathlib import Path
 
 import httpx
 import pytest
@@ -239,4 +241,41 @@ async def test_each_request_on_a_kept_alive_connection_has_the_deadline(strict_s
     await reader.readexactly(length)
     writer.write(b"GET /healthz HTTP/1.1\r\nHo")  # the next request, never finished
     assert (await read_until_closed(reader, within=5)).startswith(b"HTTP/1.1 408 ")
+    writer.close()
+
+
+def resident_kib(server: ServerProcess) -> int:
+    assert server.process is not None
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_a_huge_request_body_is_refused_without_being_held(server, framing):
+    # 64 MiB sent where 4 KiB are allowed: refused with 413 as it comes in (whether or
+    # not its length was declared), not after the server has held all of it.
+    chunk, count = b" " * (1 << 20), 64
+    if framing == "content-length":
+        head = b"Content-Length: %d\r\n\r\n" % (len(chunk) * count)
+        piece = chunk
+    else:
+        head = b"Transfer-Encoding: chunked\r\n\r\n"
+        piece = b"%x\r\n%b\r\n" % (len(chunk), chunk)
+    before = resident_kib(server)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"POST /api/calls HTTP/1.1\r\nHost: peercall\r\n" + head)
+
+    async def send_body() -> None:
+        with contextlib.suppress(ConnectionError):
+            for _ in range(count):
+                writer.write(piece)
+                await writer.drain()
+
+    sending = asyncio.create_task(send_body())
+    status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
+    await asyncio.wait_for(sending, 10)
+    assert status.startswith(b"HTTP/1.1 413 ")
+    assert resident_kib(server) - before < 16 * 1024
     writer.close()
