@@ -34,6 +34,10 @@ POLICY_VIOLATION = 1008
 # What a client may leave unread in its socket's buffer before it is dropped (it
 # can resume: what it is owed is kept by the coordinator until acknowledged).
 MAX_UNSENT_BYTES = 4 * 1024 * 1024
+# Messages a socket is sent in one turn of the event loop before they are written
+# anyway: a turn can read megabytes of a flood (an error for each message over the
+# rate), and all of its answers were held until the turn ended.
+MAX_UNWRITTEN_MESSAGES = 256
 DISCONNECTED = None  # in `Connection.inbox`: the socket is gone
 # How long a client has to answer our close frame before its socket is cut.
 CLOSE_ANSWER_SECONDS = 5.0
@@ -174,7 +178,18 @@ class Connection(WSListener):
                 self.fragments = bytearray(frame.get_payload_as_memoryview())
         elif kind == WSMsgType.CONTINUATION:
             self._continued(frame)
-        # PING is answered by picows; PONG needs nothing.
+        elif kind == WSMsgType.PING:
+            self._pinged(transport, frame)
+        # PONG needs nothing.
+
+    def _pinged(self, transport: WSTransport, frame: WSFrame) -> None:
+        """A PING frame is answered (RFC 6455) within the connection's message rate.
+        picows answered each at once, whatever the rate, and a client that sent pings
+        without reading the pongs had the server hold 1.5 GB of them within 8 s."""
+        if self.finishing or transport.is_close_frame_sent or not self.bucket.take():
+            return  # over the rate: not answered (a client pings again if it must)
+        transport.send_pong(frame.get_payload_as_bytes())
+        self._drop_if_not_reading(transport)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.finishing = True
@@ -233,6 +248,8 @@ class Connection(WSListener):
             self.unwritten = []
             self.loop.call_soon(self._write_unwritten)
         self.unwritten.append(buffer)
+        if len(self.unwritten) >= MAX_UNWRITTEN_MESSAGES:
+            self._write_unwritten()
 
     def _write_unwritten(self) -> None:
         """One write (one system call, one TCP segment if it fits) for the messages of
@@ -251,7 +268,10 @@ class Connection(WSListener):
             underlying.write(framed(frames[0]))
         else:
             underlying.write(b"".join([framed(frame) for frame in frames]))
-        if underlying.get_write_buffer_size() > MAX_UNSENT_BYTES:
+        self._drop_if_not_reading(transport)
+
+    def _drop_if_not_reading(self, transport: WSTransport) -> None:
+        if transport.underlying_transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             # It does not read: drop it rather than hold its backlog (it can resume).
             self.finishing = True
             transport.disconnect(graceful=False)

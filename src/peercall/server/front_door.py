@@ -122,7 +122,7 @@ class FrontDoor(asyncio.Protocol):
             20.0,
             20.0,
             WSAutoPingStrategy.PING_WHEN_IDLE,
-            True,  # answer pings
+            False,  # pings are answered by the connection, within its rate
             self.hub.max_frame_bytes,
             None,  # extra response headers
             READ_BUFFER_BYTES,
