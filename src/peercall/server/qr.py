@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import segno
 
 
+@functools.lru_cache(maxsize=256)  # ~2 KB each
 def qr_svg(text: str) -> str:
-    """A standalone SVG; medium error correction survives a glare or a smudge."""
+    """A standalone SVG; medium error correction survives a glare or a smudge.
+    Kept for the links asked for lately: making one takes ~5 ms of the event loop,
+    which every signaling message waits out, and a page that is reloaded, or anyone
+    with the link, asks again for the same one."""
     code = segno.make(text, error="m", micro=False)
     buffer = io.BytesIO()
     code.save(buffer, kind="svg", scale=6, border=4, dark="#000", light="#fff", xmldecl=False)
