@@ -281,6 +281,19 @@ async def test_a_huge_request_body_is_refused_without_being_held(server, framing
     writer.close()
 
 
+async def open_raw_websocket(
+    server: ServerProcess,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A signaling socket with nothing between the test and the bytes (upgraded)."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(
+        b"GET /ws HTTP/1.1\r\nHost: peercall\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101 ")
+    return reader, writer
+
+
 async def test_ping_frames_are_answered(server):
     # The Python client's WebSocket library pings every 20 s and hangs up without pongs.
     async with websockets.connect(server.ws_url) as socket:
@@ -292,12 +305,7 @@ async def test_ping_frames_beyond_the_rate_are_not_answered_nor_held(server):
     # Pings sent without reading the pongs: answered at the connection's message rate,
     # where every one was answered and the server held 1.5 GB of pongs within 8 s.
     before = resident_kib(server)
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(
-        b"GET /ws HTTP/1.1\r\nHost: peercall\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101 ")
+    reader, writer = await open_raw_websocket(server)
     ping = b"\x89\xfd\x00\x00\x00\x00" + b"x" * 125  # masked (with zeros), 125 bytes
     for _ in range(100):
         writer.write(ping * 1000)
@@ -314,12 +322,7 @@ async def test_a_flood_from_a_client_that_does_not_read_is_dropped_not_held(serv
     # loop reads megabytes of such a flood, and its answers were all held until the
     # turn ended: 300 MB of the server's memory for one client.
     before = resident_kib(server)
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(
-        b"GET /ws HTTP/1.1\r\nHost: peercall\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101 ")
+    _, writer = await open_raw_websocket(server)
     ping = b"\x81\x8f\x00\x00\x00\x00" + b'{"type":"ping"}'  # masked (with zeros)
 
     async def flood() -> None:
