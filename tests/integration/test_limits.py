@@ -335,3 +335,27 @@ async def test_a_flood_from_a_client_that_does_not_read_is_dropped_not_held(serv
     # At most 4 MiB of answers waiting for it, beside what the kernel holds.
     assert resident_kib(server) - before < 12 * 1024
     writer.close()
+
+
+async def test_endless_headers_are_refused_without_being_held(server):
+    # uvicorn keeps every header it is sent: ten million took a gigabyte. Up to 32 KiB
+    # of them are served; past that the request is refused (431) as they arrive.
+    async with httpx.AsyncClient() as http:
+        generous = {f"x-note-{number}": "n" * 200 for number in range(100)}  # ~20 KiB
+        assert (await http.get(f"{server.url}/healthz", headers=generous)).status_code == 200
+    before = resident_kib(server)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n")
+
+    async def send_headers() -> None:
+        with contextlib.suppress(ConnectionError):
+            for _ in range(200):  # 10 million headers
+                writer.write(b"X-A: y\r\n" * 50_000)
+                await writer.drain()
+
+    sending = asyncio.create_task(send_headers())
+    status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
+    await asyncio.wait_for(sending, 10)
+    assert status.startswith(b"HTTP/1.1 431 ")
+    assert resident_kib(server) - before < 16 * 1024
+    writer.close()

@@ -12,7 +12,7 @@ which passes its writes on and answers its questions about socket options (see
 `FrontDoor.get_extra_info`).
 
 A client has `handshake_seconds` (a setting) to send its request line, then as long
-again for the rest of its request (picows' upgrade deadline, `RequestDeadlineProtocol`'s
+again for the rest of its request (picows' upgrade deadline, `LimitedRequestProtocol`'s
 for HTTP); otherwise its socket is closed.
 """
 
@@ -27,7 +27,7 @@ from typing import Any, cast
 from picows import WSAutoPingStrategy, WSUpgradeRequest
 from picows.picows import WSProtocol
 
-from peercall.server.request_deadline import REQUEST_TIMEOUT, RequestDeadlineProtocol
+from peercall.server.request_limits import REQUEST_TIMEOUT, LimitedRequestProtocol
 from peercall.server.signaling import SignalingHub, Upgrade
 
 SIGNALING_PATH = b"/ws"
@@ -100,7 +100,7 @@ class FrontDoor(asyncio.Protocol):
         else:
             request_seconds = self.hub.settings.handshake_seconds
             self._hand_over(
-                RequestDeadlineProtocol(*self.http_arguments, request_seconds=request_seconds)
+                LimitedRequestProtocol(*self.http_arguments, request_seconds=request_seconds)
             )
 
     def _signaling_protocol(self) -> WSProtocol:
