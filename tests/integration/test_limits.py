@@ -264,21 +264,28 @@ async def test_a_huge_request_body_is_refused_without_being_held(server, framing
         head = b"Transfer-Encoding: chunked\r\n\r\n"
         piece = b"%x\r\n%b\r\n" % (len(chunk), chunk)
     before = resident_kib(server)
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(b"POST /api/calls HTTP/1.1\r\nHost: peercall\r\n" + head)
+    start = b"POST /api/calls HTTP/1.1\r\nHost: peercall\r\n" + head
+    assert (await answer_to_endless(server, start, piece, count)).startswith(b"HTTP/1.1 413 ")
+    assert resident_kib(server) - before < 16 * 1024
 
-    async def send_body() -> None:
+
+async def answer_to_endless(server: ServerProcess, start: bytes, piece: bytes, count: int) -> bytes:
+    """The status line the server answers a request with: `start`, then `piece` `count`
+    times (sent while the server reads, until it closes the connection)."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(start)
+
+    async def send() -> None:
         with contextlib.suppress(ConnectionError):
             for _ in range(count):
                 writer.write(piece)
                 await writer.drain()
 
-    sending = asyncio.create_task(send_body())
+    sending = asyncio.create_task(send())
     status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
     await asyncio.wait_for(sending, 10)
-    assert status.startswith(b"HTTP/1.1 413 ")
-    assert resident_kib(server) - before < 16 * 1024
     writer.close()
+    return status
 
 
 async def open_raw_websocket(
@@ -344,18 +351,8 @@ async def test_endless_headers_are_refused_without_being_held(server):
         generous = {f"x-note-{number}": "n" * 200 for number in range(100)}  # ~20 KiB
         assert (await http.get(f"{server.url}/healthz", headers=generous)).status_code == 200
     before = resident_kib(server)
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n")
-
-    async def send_headers() -> None:
-        with contextlib.suppress(ConnectionError):
-            for _ in range(200):  # 10 million headers
-                writer.write(b"X-A: y\r\n" * 50_000)
-                await writer.drain()
-
-    sending = asyncio.create_task(send_headers())
-    status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
-    await asyncio.wait_for(sending, 10)
+    start = b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n"
+    headers = b"X-A: y\r\n" * 50_000
+    status = await answer_to_endless(server, start, headers, 200)  # 10 million headers
     assert status.startswith(b"HTTP/1.1 431 ")
     assert resident_kib(server) - before < 16 * 1024
-    writer.close()
