@@ -69,16 +69,6 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_kib(pid: int) -> dict[str, int]:
-    """Resident memory now and at its peak (VmRSS, VmHWM), in KiB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0])
-    return {"rss_kib": fields["VmRSS"], "peak_rss_kib": fields["VmHWM"]}
-
-
 class PeerJsServer:
     """The `peer` npm package's server (`peerjs --port P`), as its README runs it."""
 

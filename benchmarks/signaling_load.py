@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.processes import memory_kib
 from tests.servers import ServerProcess
 
 from benchmarks.common import (
@@ -38,7 +39,6 @@ from benchmarks.common import (
     PEERCALL_BENCH_ENV,
     PeerJsServer,
     cpu_seconds,
-    memory_kib,
     npm_install,
     pinned,
     raise_open_files_limit,

@@ -10,6 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def memory_kib(pid: int) -> dict[str, int]:
+    """Resident memory now and at its peak (VmRSS, VmHWM), in KiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0])
+    return {"rss_kib": fields["VmRSS"], "peak_rss_kib": fields["VmHWM"]}
+
+
 def wait_until_ready(
     process: subprocess.Popen[bytes],
     ready: Callable[[], bool],

@@ -3,7 +3,6 @@ and a call beside it goes on."""
 
 import asyncio
 import contextlib
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +10,7 @@ import websockets
 
 from peercall.ids import new_call_id
 from tests.integration.client import TestClient, candidate
+from tests.processes import memory_kib
 from tests.servers import ServerProcess
 
 
@@ -246,10 +246,7 @@ async def test_each_request_on_a_kept_alive_connection_has_the_deadline(strict_s
 
 def resident_kib(server: ServerProcess) -> int:
     assert server.process is not None
-    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    return memory_kib(server.process.pid)["rss_kib"]
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
