@@ -16,6 +16,7 @@ import httpx
 
 from peercall import __version__
 from peercall.config import ConfigError, Settings, load_settings
+from peercall.logs import call_label
 from peercall.server.admin import admin_token_path
 
 
@@ -153,7 +154,7 @@ def list_calls(settings: Settings, server: str | None, token: str | None) -> int
     for call in calls:
         # The server shows keys (digests), never call ids: links stay with the callers.
         mark = "  passcode" if call["passcode"] else ""
-        print(f"{call['call_key'][:12]}  {call['members']} in call{mark}")
+        print(f"{call_label(call['call_key'])}  {call['members']} in call{mark}")
     return 0
 
 

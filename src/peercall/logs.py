@@ -124,13 +124,26 @@ def set_up_logging(level: str, log_format: str) -> None:
 
 
 def short_id(identifier: str) -> str:
-    """Enough of an id to follow it in logs without handing out the call link."""
+    """Enough of a peer id to follow it in logs."""
     return identifier[:6] + "…"
 
 
+# As many hex digits of a call's key as `peercall calls` shows.
+CALL_LABEL_LENGTH = 12
+
+
+def call_label(key: str) -> str:
+    """How log lines name a call: the start of its key (the SHA-256 of its id), which
+    is what the store and `peercall calls` know it by and all that a server on Redis
+    knows of a call someone left from elsewhere. The same call reads the same on
+    every line and every server, and nothing of its link is in the log."""
+    return key[:CALL_LABEL_LENGTH]
+
+
 def log_event(logger: logging.Logger, event: str, **fields: object) -> None:
-    """One INFO line per event: `join call=aB3dE6… peer=…` as text, and `event`,
-    `call`, `peer`… as fields in JSON. Ids must come shortened (`short_id`)."""
+    """One INFO line per event: `join call=3fa9c2d18e0b peer=aB3dE6…` as text, and
+    `event`, `call`, `peer`… as fields in JSON. Ids must come shortened (`call_label`,
+    `short_id`)."""
     if logger.isEnabledFor(logging.INFO):
         text = " ".join([event, *(f"{key}={value}" for key, value in fields.items())])
         # A field named like a LogRecord attribute ("process", "name"…) would make

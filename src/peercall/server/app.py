@@ -23,7 +23,7 @@ from starlette.types import Scope
 
 from peercall.config import Settings
 from peercall.ids import new_call_id
-from peercall.logs import log_event, short_id
+from peercall.logs import call_label, log_event
 from peercall.protocol import ERROR_MESSAGES, ErrorCode, ProtocolError
 from peercall.server.admin import is_authorized, resolve_admin_token
 from peercall.server.coordinator import Coordinator
@@ -173,7 +173,7 @@ class CallsApi:
             passcode_hash = await hash_passcode_in_thread(wanted.passcode)
         call_id = new_call_id()
         record = await self.store.create_call(call_id, time.time(), passcode_hash)
-        log_event(logger, "created", call=short_id(call_id))
+        log_event(logger, "created", call=call_label(record.call_key))
         return json_response(await self.describe(request, call_id, record), 201)
 
     async def find(self, request: Request) -> tuple[str, CallRecord | Response]:

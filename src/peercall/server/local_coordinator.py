@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from peercall.config import Settings
-from peercall.logs import log_event, short_id
+from peercall.logs import call_label, log_event, short_id
 from peercall.protocol import (
     ErrorCode,
     LeaveReason,
@@ -163,14 +163,11 @@ class LocalCoordinator:
         if link is None:
             return
         self._deliver(self.roster.leave(link.call_id, peer_id, reason))
-        log_event(
-            logger, "leave", call=short_id(link.call_id), peer=short_id(peer_id), reason=reason
-        )
+        key = call_key(link.call_id)
+        log_event(logger, "leave", call=call_label(key), peer=short_id(peer_id), reason=reason)
         now = self.clock()
         await store_safely("member left", self.store.member_left(link.call_id, peer_id, now))
-        await store_safely(
-            "record leave", self.store.record_event(call_key(link.call_id), "leave", peer_id, now)
-        )
+        await store_safely("record leave", self.store.record_event(key, "leave", peer_id, now))
 
     async def member_count(self, call_id: str) -> int:
         return self.roster.member_count(call_id)

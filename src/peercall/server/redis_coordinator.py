@@ -41,7 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from peercall.config import Settings
-from peercall.logs import log_event, short_id
+from peercall.logs import call_label, log_event, short_id
 from peercall.protocol import (
     NEXT_PEER,
     ErrorCode,
@@ -409,7 +409,7 @@ class RedisCoordinator:
             await self._queue(pipe, deliveries)
 
         await self.redis.transaction(change, _roster(key))
-        log_event(logger, "leave", call_key=key[:6], peer=short_id(peer_id), reason=reason)
+        log_event(logger, "leave", call=call_label(key), peer=short_id(peer_id), reason=reason)
         await store_safely(
             "record leave", self.store.record_event(key, "leave", peer_id, self.clock())
         )

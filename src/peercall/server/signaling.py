@@ -16,7 +16,7 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 
 from peercall.config import Settings
 from peercall.ids import new_peer_id
-from peercall.logs import log_event, short_id
+from peercall.logs import call_label, log_event, short_id
 from peercall.protocol import (
     Ack,
     Answer,
@@ -300,7 +300,6 @@ class SignalingHub:
             self.metrics.setup_seconds.observe(0.0)
         elif entry.peers:  # somebody is there: a set-up begins
             self._setups[peer_id] = time.perf_counter()
-        log_event(logger, "join", call=short_id(message.call_id), peer=short_id(peer_id))
         await self._record(message.call_id, "join", peer_id)
 
     async def _check_passcode(
@@ -312,7 +311,7 @@ class SignalingHub:
         if not self.passcode_attempts.may_try(record.call_key, connection.address):
             raise ProtocolError(ErrorCode.RATE_LIMITED, PASSCODE_ATTEMPTS_LIMITED)
         if not await passcode_matches_in_thread(passcode, record.passcode_hash):
-            log_event(logger, "wrong-passcode", call_key=record.call_key[:6])
+            log_event(logger, "wrong-passcode", call=call_label(record.call_key))
             raise ProtocolError(ErrorCode.WRONG_PASSCODE)
 
     async def _resume(self, connection: Connection, message: Resume) -> None:
@@ -327,7 +326,6 @@ class SignalingHub:
         )
         # Then every numbered message it missed, in order, and new ones after them.
         await self.coordinator.attach(message.peer_id, connection, after_seq=message.last_seq)
-        log_event(logger, "resume", call=short_id(message.call_id), peer=short_id(message.peer_id))
         await self._record(message.call_id, "resume", message.peer_id)
 
     async def _connection_lost(self, connection: Connection) -> None:
@@ -339,9 +337,11 @@ class SignalingHub:
         await self.coordinator.detach(peer_id, connection)
 
     async def _record(self, call_id: str, kind: EventKind, peer_id: str) -> None:
+        """Logs a member's join or resume, and keeps it in the call's history."""
+        key = call_key(call_id)
+        log_event(logger, kind, call=call_label(key), peer=short_id(peer_id))
         await store_safely(
-            f"record {kind}",
-            self.store.record_event(call_key(call_id), kind, peer_id, self.clock()),
+            f"record {kind}", self.store.record_event(key, kind, peer_id, self.clock())
         )
 
 
