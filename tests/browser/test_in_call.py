@@ -1,10 +1,12 @@
 """In-call controls, each proven by what the other side gets."""
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.media import loudest_audio, presented_frames, video_track_label
@@ -179,3 +181,25 @@ def test_a_5_mb_file_arrives_whole_with_progress_on_both_sides(server, new_page,
     download.value.save_as(saved)
     assert download.value.suggested_filename.endswith(".bin")
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_received_file_opened_in_a_tab_is_downloaded_and_its_script_never_runs(server, new_page):
+    """A received file's link is a blob URL of the page's own origin: opened in a tab
+    (a middle click), a file the sender calls an SVG image would be a document of
+    ours, whose script could use the page's storage and the server as the page can."""
+    sender, receiver, _ = connected_pair(server, new_page)
+    svg = b"""<svg xmlns="http://www.w3.org/2000/svg">
+        <script>localStorage.setItem("ran", "yes")</script></svg>"""
+    with sender.expect_file_chooser() as chooser:
+        sender.get_by_role("button", name="Send file").click()
+    chooser.value.set_files({"name": "card.svg", "mimeType": "image/svg+xml", "buffer": svg})
+    link = receiver.get_by_role("link", name="Download card.svg")
+    expect(link).to_be_visible(timeout=30_000)
+
+    tab = receiver.context.new_page()
+    # goto raises "Download is starting" when the tab downloads rather than shows it.
+    with tab.expect_download(timeout=10_000) as download, contextlib.suppress(PlaywrightError):
+        tab.goto(str(link.get_attribute("href")))
+    assert download.value.path().read_bytes() == svg
+    tab.close()
+    assert receiver.evaluate("localStorage.getItem('ran')") is None

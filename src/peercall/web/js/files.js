@@ -9,6 +9,7 @@ export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 const BUFFER_HIGH = 1024 * 1024;
 const BUFFER_LOW = 256 * 1024;
 const MAX_NAME_LENGTH = 255;
+const UNTYPED = "application/octet-stream";
 
 function newTransferId() {
   return crypto.randomUUID();
@@ -116,7 +117,10 @@ export class FileReceiver {
     if (!current || current.id !== message.id) return;
     if (current.received !== current.size) return this.#fail("fewer bytes than announced");
     this.#current = null;
-    this.onFile(current.id, new Blob(current.chunks, { type: current.mime }));
+    // Bytes of no type, whatever `mime` the sender gave: a blob URL of ours opened in a
+    // tab is a document of this origin, where an SVG's or an HTML file's script would
+    // run with this page's storage and server. Untyped, opening it downloads it.
+    this.onFile(current.id, new Blob(current.chunks, { type: UNTYPED }));
   }
 
   /** The channel closed: whatever was coming will not. */
