@@ -194,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", metavar="S", type=float, help="hang up S seconds after connecting"
     )
     join_parser.add_argument("--say", metavar="TEXT", help="send this chat message once connected")
+    join_parser.add_argument(
+        "--send-file", metavar="FILE", type=Path, help="send this file once connected"
+    )
+    join_parser.add_argument(
+        "--save-files",
+        metavar="DIR",
+        type=Path,
+        help="save the files others send into this directory (never over a file there)",
+    )
     join_parser.add_argument("--name", default="", help="the name others see")
     add_passcode_flag(join_parser, "the call's passcode, if it has one")
     return parser
@@ -222,6 +231,8 @@ def join_call(args: argparse.Namespace) -> int:
         record=args.record,
         duration=args.duration,
         say=args.say,
+        send_file=args.send_file,
+        save_files=args.save_files,
         name=args.name,
         passcode=args.passcode,
     )

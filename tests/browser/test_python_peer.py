@@ -1,6 +1,8 @@
 """A browser and the Python client (aiortc) in one call, whichever of them starts it."""
 
+import os
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -81,3 +83,41 @@ def test_a_browser_without_camera_permission_watches_a_python_peer(
     expect(status(page)).to_have_text("Connected", timeout=20_000)
     assert_receives_video(page)
     python.wait_for_line("^Connected$")
+
+
+def test_files_go_between_the_browser_and_python(
+    server: ServerProcess, new_page, python_peers, tmp_path
+):
+    page = new_page()
+    link = start_call(page, server)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    from_python = tmp_path / "from python.bin"
+    from_python.write_bytes(os.urandom(1_500_000))
+    python = python_peers(
+        link, "--send-file", str(from_python), "--save-files", str(downloads), "--duration", "60"
+    )
+
+    # Python's file, sent once connected, arrives on the page whole.
+    download_link = page.get_by_role("link", name="Download from python.bin")
+    expect(download_link).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        download_link.click()
+    assert Path(download.value.path()).read_bytes() == from_python.read_bytes()
+    python.wait_for_line(r"^Sent file from python\.bin \(1500000 bytes\)$")
+
+    # The page's file reaches Python, which saves it under the name it was given, made
+    # safe for any file system.
+    from_page = os.urandom(700_000)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Send file").click()
+    chooser.value.set_files(
+        {"name": "notes <1>.txt", "mimeType": "text/plain", "buffer": from_page}
+    )
+    saved = python.wait_for_line(r"^File: notes <1>\.txt \(700000 bytes\), saved to (.+)$")
+    assert Path(saved.group(1)) == downloads / "notes _1_.txt"
+    assert Path(saved.group(1)).read_bytes() == from_page
+
+    page.get_by_role("button", name="Hang up").click()
+    assert python.wait() == 0, python.stderr
+    assert "Traceback" not in python.stderr

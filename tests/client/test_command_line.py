@@ -153,6 +153,14 @@ def test_no_server_fails_cleanly():
             [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--camera", "/dev/no-such-camera"],
             "Cannot open",
         ),
+        (
+            [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--send-file", "/no/such/file.pdf"],
+            "cannot read /no/such/file.pdf: No such file",
+        ),
+        (
+            [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--save-files", "/no/such/directory"],
+            "/no/such/directory is not a directory",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_a_reason(args, expected):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -12,6 +13,7 @@ from peercall.client import (
     CallFull,
     CallNotFound,
     CallState,
+    FileReceived,
     MediaSource,
     MessageReceived,
     PeerJoined,
@@ -98,6 +100,28 @@ async def test_two_python_clients_see_hear_and_text_each_other(server: ServerPro
     assert (left.peer_id, left.reason) == (second.peer_id, "left")
     async with asyncio.timeout(TIMEOUT):
         await first.wait_for_state(CallState.PEER_LEFT)
+
+
+async def test_files_go_both_ways_whole_while_the_call_goes_on(
+    server: ServerProcess, calls, tmp_path
+):
+    first, second = await connected_pair(server, calls)
+    first_events, second_events = first.events(), second.events()
+    # Larger than what the channel buffers before a sender waits (1 MiB).
+    big = os.urandom(3 * 1024 * 1024 + 5)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(big)
+
+    async with asyncio.timeout(TIMEOUT * 2):
+        await asyncio.gather(first.send_file(path), second.send_file(b"", name="empty.txt"))
+    received = await next_event(second_events, FileReceived)
+    assert (received.peer_id, received.name) == (first.peer_id, "report.pdf")
+    assert received.data == big
+    empty = await next_event(first_events, FileReceived)
+    assert (empty.name, empty.data) == ("empty.txt", b"")
+
+    await first.send_text("and a message after it")
+    assert (await next_event(second_events, MessageReceived)).text == "and a message after it"
 
 
 async def test_a_receive_only_client_gets_media_and_the_sender_gets_none(

@@ -29,12 +29,15 @@ from peercall.client.errors import (
 from peercall.client.events import (
     CallEvent,
     CallState,
+    FileFailed,
+    FileReceived,
     MessageReceived,
     PeerJoined,
     PeerLeft,
     StateChanged,
     TrackReceived,
 )
+from peercall.client.files import safe_file_name, save_file
 from peercall.client.links import CallLink, parse_call_link
 from peercall.client.media import MediaError, MediaSource, TestPatternVideo, ToneAudio
 from peercall.client.receiving import ReceivedTrackStats
@@ -48,6 +51,8 @@ __all__ = [
     "CallLink",
     "CallNotFound",
     "CallState",
+    "FileFailed",
+    "FileReceived",
     "InvalidLink",
     "MediaError",
     "MediaSource",
@@ -65,4 +70,6 @@ __all__ = [
     "create_call",
     "join",
     "parse_call_link",
+    "safe_file_name",
+    "save_file",
 ]

@@ -25,12 +25,15 @@ from peercall.client.errors import CallError, ServerUnreachable
 from peercall.client.events import (
     CallEvent,
     CallState,
+    FileFailed,
+    FileReceived,
     MessageReceived,
     PeerJoined,
     PeerLeft,
     StateChanged,
     TrackReceived,
 )
+from peercall.client.files import read_file_to_send
 from peercall.client.links import CallLink, parse_call_link, server_base_url
 from peercall.client.media import MediaSource
 from peercall.client.peer import PeerLink
@@ -200,10 +203,30 @@ class Call:
 
     async def send_text(self, text: str) -> None:
         """Sends a chat message to everybody connected (waiting for the channel to open)."""
+        links = self._connected_links()
+        await asyncio.gather(*(link.send_text(text) for link in links))
+
+    async def send_file(self, file: str | Path | bytes, name: str | None = None) -> None:
+        """Sends a file (a path, or bytes called `name`) to everybody connected; returns
+        once all of it is handed to the connections. At most 512 MiB: it is read
+        whole first. Raises CallError when nobody is connected, ValueError when it
+        is too large, and OSError when it cannot be read."""
+        links = self._connected_links()
+        if isinstance(file, bytes):
+            data, name = file, name or "file"
+        else:
+            # Not on the event loop: reading 512 MiB would stall the calls' media.
+            data = await asyncio.to_thread(read_file_to_send, Path(file))
+            name = name or Path(file).name
+        if len(data) > datachannel.MAX_FILE_BYTES:
+            raise ValueError("The file is larger than 512 MiB.")
+        await asyncio.gather(*(link.send_file(name, data) for link in links))
+
+    def _connected_links(self) -> list[PeerLink]:
         links = [link for link in self._links.values() if link.connection_state == "connected"]
         if not links:
-            raise CallError("not-connected", "Nobody is connected to receive the message.")
-        await asyncio.gather(*(link.send_text(text) for link in links))
+            raise CallError("not-connected", "Nobody is connected to receive it.")
+        return links
 
     async def hang_up(self) -> None:
         """Leaves the call: tells the server, closes every peer connection, ends events."""
@@ -371,6 +394,12 @@ class Call:
                 peer_id=link.remote_id or "", text=message.text, sent_at=message.sent_at_datetime
             )
         )
+
+    def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None:
+        self._emit(FileReceived(peer_id=link.remote_id or "", name=start.name, data=data))
+
+    def link_file_failed(self, link: PeerLink, start: datachannel.FileStart, reason: str) -> None:
+        self._emit(FileFailed(peer_id=link.remote_id or "", name=start.name, reason=reason))
 
     def _update_state(self) -> None:
         if self._state in (CallState.LEFT, CallState.SERVER_LOST, CallState.SERVER_RECONNECTING):

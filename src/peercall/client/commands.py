@@ -22,10 +22,13 @@ from peercall.client.events import (
     STATE_TEXT,
     CallEvent,
     CallState,
+    FileFailed,
+    FileReceived,
     MessageReceived,
     PeerJoined,
     StateChanged,
 )
+from peercall.client.files import read_file_to_send, save_file
 from peercall.client.links import parse_call_link
 from peercall.client.media import MediaError, MediaSource
 
@@ -43,6 +46,8 @@ class JoinOptions:
     record: Path | None = None
     duration: float | None = None
     say: str | None = None
+    send_file: Path | None = None
+    save_files: Path | None = None
     name: str = ""
     passcode: str | None = None
 
@@ -89,8 +94,9 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
 
     try:
         link = parse_call_link(options.link)
+        file_to_send = await read_file_option(options)
         media = open_media(options)
-    except (InvalidLink, MediaError) as exc:
+    except (InvalidLink, MediaError, ValueError) as exc:
         return fail(str(exc), EXIT_USAGE, err)
     try:
         say(f"Joining call {link.short_call_id} at {link.base_url}")
@@ -107,7 +113,7 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
         except MediaError as exc:
             return fail(str(exc), EXIT_USAGE, err)
         async with call:
-            code = await follow_call(call, options, say)
+            code = await follow_call(call, options, say, file_to_send)
         say(STATE_TEXT[call.state])  # we hung up
         report_received(call, options, say)
         return code
@@ -116,7 +122,25 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
             media.close()
 
 
-async def follow_call(call: Call, options: JoinOptions, say: Callable[[str], None]) -> int:
+async def read_file_option(options: JoinOptions) -> bytes | None:
+    """The file `--send-file` names, read before joining; ValueError if it cannot be
+    read or is too large, as for `--save-files` naming no directory."""
+    if options.save_files is not None and not options.save_files.is_dir():
+        raise ValueError(f"{options.save_files} is not a directory")
+    if options.send_file is None:
+        return None
+    try:
+        return await asyncio.to_thread(read_file_to_send, options.send_file)
+    except OSError as exc:
+        raise ValueError(f"cannot read {options.send_file}: {exc.strerror}") from None
+
+
+async def follow_call(
+    call: Call,
+    options: JoinOptions,
+    say: Callable[[str], None],
+    file_to_send: bytes | None = None,
+) -> int:
     """Prints what happens until the call ends for us; returns the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -125,7 +149,7 @@ async def follow_call(call: Call, options: JoinOptions, say: Callable[[str], Non
     events = call.events()
     say(STATE_TEXT[call.state])
     outcome: asyncio.Task[int] = asyncio.create_task(
-        _follow_events(call, events, options, say, stop)
+        _follow_events(call, events, options, say, stop, file_to_send)
     )
     stopped = asyncio.create_task(stop.wait())
     try:
@@ -148,6 +172,7 @@ async def _follow_events(
     options: JoinOptions,
     say: Callable[[str], None],
     stop: asyncio.Event,
+    file_to_send: bytes | None,
 ) -> int:
     timer: asyncio.TimerHandle | None = None
     async for event in events:
@@ -161,6 +186,8 @@ async def _follow_events(
                         say(f"Recording to {options.record}")
                     if options.say:
                         await call.send_text(options.say)
+                    if options.send_file is not None and file_to_send is not None:
+                        await send_file_option(call, options.send_file.name, file_to_send, say)
                 elif state == CallState.PEER_LEFT:
                     return EXIT_OK
                 elif state == CallState.SERVER_LOST:
@@ -169,7 +196,33 @@ async def _follow_events(
                 say(f"{printable(name) or 'Someone'} joined")
             case MessageReceived(text=text):
                 say(f"Message: {printable(text)}")
+            case FileReceived(name=name, data=data):
+                what = await saved(data, name, options)
+                say(f"File: {printable(name)} ({len(data)} bytes){what}")
+            case FileFailed(name=name, reason=reason):
+                say(f"File {printable(name)} did not arrive whole: {reason}")
     return EXIT_OK
+
+
+async def send_file_option(call: Call, name: str, data: bytes, say: Callable[[str], None]) -> None:
+    try:
+        await call.send_file(data, name=name)
+    except (CallError, ConnectionError, TimeoutError) as exc:
+        say(f"Could not send {printable(name)}: {getattr(exc, 'message', None) or exc}")
+    else:
+        say(f"Sent file {printable(name)} ({len(data)} bytes)")
+
+
+async def saved(data: bytes, name: str, options: JoinOptions) -> str:
+    """Saves a received file if `--save-files` says where (in a thread: a large one
+    would stall the call's media); says what became of it."""
+    if options.save_files is None:
+        return ", not saved (--save-files DIR keeps files)"
+    try:
+        path = await asyncio.to_thread(save_file, options.save_files, name, data)
+    except OSError as exc:
+        return f", not saved: {exc.strerror or exc}"
+    return f", saved to {path}"
 
 
 def report_received(call: Call, options: JoinOptions, say: Callable[[str], None]) -> None:

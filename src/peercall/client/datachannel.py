@@ -1,8 +1,9 @@
 """What travels on the data channel between two peers (see docs/protocol.md).
 
 One pre-negotiated channel per peer connection (label "chat", id 0), so neither
-side has to wait for the other to announce it. Each message is one JSON object
-with a `type`; receivers ignore types they do not know.
+side has to wait for the other to announce it. Each text message is one JSON object
+with a `type`; receivers ignore types they do not know. Binary messages are the
+bytes of the file being sent (between its `file-start` and `file-end`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import msgspec
 CHANNEL_LABEL = "chat"
 CHANNEL_ID = 0
 MAX_TEXT_LENGTH = 4000
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_FILE_NAME_LENGTH = 255
+# What every browser's SCTP takes in one message.
+FILE_CHUNK_BYTES = 16 * 1024
 
 
 class ChatText(msgspec.Struct, tag="chat", tag_field="type", frozen=True):
@@ -28,7 +33,23 @@ class ChatText(msgspec.Struct, tag="chat", tag_field="type", frozen=True):
         return datetime.fromtimestamp(self.sent_at / 1000, UTC)
 
 
-_decoder = msgspec.json.Decoder(ChatText)
+class FileStart(msgspec.Struct, tag="file-start", tag_field="type", frozen=True):
+    """A file follows: `size` bytes in binary messages, then `FileEnd`."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_FILE_NAME_LENGTH)]
+    size: Annotated[int, msgspec.Meta(ge=0, le=MAX_FILE_BYTES)]
+    # The sender's word for its type: never a reason to open or run it.
+    mime: Annotated[str, msgspec.Meta(max_length=255)] = ""
+
+
+class FileEnd(msgspec.Struct, tag="file-end", tag_field="type", frozen=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+ChannelMessage = ChatText | FileStart | FileEnd
+
+_decoder = msgspec.json.Decoder(ChannelMessage)
 _encoder = msgspec.json.Encoder()
 
 
@@ -38,9 +59,14 @@ def encode_text(text: str) -> str:
     return _encoder.encode(ChatText(text=text, sent_at=int(time.time() * 1000))).decode()
 
 
-def decode_message(data: str | bytes) -> ChatText | None:
-    """The chat message in `data`, or None for anything else (unknown type, malformed,
-    or binary: binary messages are chunks of a file, whatever their bytes look like)."""
+def encode(message: FileStart | FileEnd) -> str:
+    return _encoder.encode(message).decode()
+
+
+def decode_message(data: str | bytes) -> ChannelMessage | None:
+    """The message in text `data`, or None for one we do not take (unknown type,
+    malformed) and for binary data: that is a chunk of a file, whatever its bytes
+    look like."""
     if not isinstance(data, str):
         return None
     try:

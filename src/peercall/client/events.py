@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -70,4 +70,31 @@ class MessageReceived:
     sent_at: datetime
 
 
-CallEvent = StateChanged | PeerJoined | PeerLeft | TrackReceived | MessageReceived
+@dataclass(frozen=True)
+class FileReceived:
+    """A whole file from `peer_id`: exactly the bytes its sender announced. `name` is
+    the sender's and may be anything: see `safe_file_name` before saving it."""
+
+    peer_id: str
+    name: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FileFailed:
+    """A file from `peer_id` that did not arrive whole (`reason` says why)."""
+
+    peer_id: str
+    name: str
+    reason: str
+
+
+CallEvent = (
+    StateChanged
+    | PeerJoined
+    | PeerLeft
+    | TrackReceived
+    | MessageReceived
+    | FileReceived
+    | FileFailed
+)

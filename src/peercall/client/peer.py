@@ -33,6 +33,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from peercall.client import datachannel
+from peercall.client.files import FileAssembler, file_start, send_file
 from peercall.client.media import MediaSource
 from peercall.config import IceServer
 from peercall.protocol import (
@@ -67,6 +68,10 @@ class LinkObserver(Protocol):
     def link_state_changed(self, link: PeerLink) -> None: ...
     def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None: ...
     def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None: ...
+    def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None: ...
+    def link_file_failed(
+        self, link: PeerLink, start: datachannel.FileStart, reason: str
+    ) -> None: ...
 
 
 def new_session_id() -> str:
@@ -124,6 +129,7 @@ class PeerLink:
         self._inbox: asyncio.Queue[RelayedSignal | _OfferRequest] = asyncio.Queue()
         self._pending_candidates: list[IceCandidateInit | None] = []
         self._channel_open = asyncio.Event()
+        self._sending_file = asyncio.Lock()  # one file at a time per channel
         self._closed = False
         self._pc, self.channel = self._new_peer_connection()
         self._worker = asyncio.create_task(self._work(), name=f"peer-link-{self.session}")
@@ -147,8 +153,10 @@ class PeerLink:
             datachannel.CHANNEL_LABEL, negotiated=True, id=datachannel.CHANNEL_ID
         )
         self._channel_open.clear()
+        self._files = self._new_file_assembler()
         channel.on("open", self._channel_open.set)
         channel.on("message", self._on_channel_message)
+        channel.on("close", self._files.abort)
         for kind in MEDIA_KINDS:
             source = getattr(self._media, kind, None) if self._media else None
             if source is not None:
@@ -160,12 +168,25 @@ class PeerLink:
         pc.on("connectionstatechange", lambda: self._observer.link_state_changed(self))
         return pc, channel
 
+    def _new_file_assembler(self) -> FileAssembler:
+        return FileAssembler(
+            on_file=lambda start, data: self._observer.link_file(self, start, data),
+            on_failure=lambda start, reason: self._observer.link_file_failed(self, start, reason),
+        )
+
     def _on_channel_message(self, data: str | bytes) -> None:
-        message = datachannel.decode_message(data)
-        if message is None:
-            logger.debug("ignoring a data channel message we do not understand")
+        if isinstance(data, bytes):
+            self._files.chunk(data)
             return
-        self._observer.link_message(self, message)
+        match datachannel.decode_message(data):
+            case datachannel.ChatText() as message:
+                self._observer.link_message(self, message)
+            case datachannel.FileStart() as start:
+                self._files.start(start)
+            case datachannel.FileEnd() as end:
+                self._files.end(end)
+            case None:
+                logger.debug("ignoring a data channel message we do not understand")
 
     def request_offer(self) -> None:
         """Makes and sends our offer, in turn with the signals already queued."""
@@ -180,6 +201,13 @@ class PeerLink:
         async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
             await self._channel_open.wait()
         self.channel.send(encoded)
+
+    async def send_file(self, name: str, data: bytes, mime: str = "") -> None:
+        """Sends `data` as a file called `name`, after any file being sent already."""
+        async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
+            await self._channel_open.wait()
+        async with self._sending_file:
+            await send_file(self.channel, file_start(name, len(data), mime), data)
 
     @property
     def can_send_text(self) -> bool:
