@@ -100,6 +100,15 @@ def remote_candidate(init: IceCandidateInit) -> RTCIceCandidate | None:
     return candidate
 
 
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """Closes `pc`, shielded from our cancellation. aiortc closes a connection itself
+    when its DTLS ends, and a second `close()` waits on the first one's future: had
+    that wait been cancelled (hanging up cancels the closes a call has under way),
+    the future would be cancelled with it, and aiortc's own close would then fail
+    ("Task exception was never retrieved: InvalidStateError")."""
+    await asyncio.shield(pc.close())
+
+
 class PeerLink:
     """A peer connection with its session id; signals are handled strictly in order."""
 
@@ -220,7 +229,7 @@ class PeerLink:
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
-        await self._pc.close()
+        await close_peer_connection(self._pc)
 
     async def _work(self) -> None:
         while True:
@@ -254,7 +263,7 @@ class PeerLink:
                 logger.debug("glare: ignoring their offer, ours goes on")
                 return
             logger.debug("glare: starting over to answer their offer")
-            await self._pc.close()
+            await close_peer_connection(self._pc)
             self._pc, self.channel = self._new_peer_connection()
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self._add_pending_candidates()
