@@ -82,10 +82,17 @@ class ServerProcess(ChildProcess):
     async def ended_call(self, call_id: str, tries: int = 100) -> httpx.Response:
         """`GET /api/calls/{id}` asked every 0.1 s until it says 410 (ended): the
         last answer, 410 or not after `tries`."""
+        return await self.call_answer_becomes(call_id, 410, tries)
+
+    async def call_answer_becomes(
+        self, call_id: str, status: int, tries: int = 100
+    ) -> httpx.Response:
+        """`GET /api/calls/{id}` asked every 0.1 s until its status is `status`: the
+        last answer, whatever it is after `tries`."""
         async with httpx.AsyncClient() as http:
             for _ in range(tries):
                 response = await http.get(f"{self.url}/api/calls/{call_id}")
-                if response.status_code == 410:
+                if response.status_code == status:
                     break
                 await asyncio.sleep(0.1)
         return response

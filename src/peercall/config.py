@@ -23,6 +23,7 @@ ENV_PREFIX = "PEERCALL_"
 # and a member's resume buffer hold when built without settings.
 MAX_CALL_CAPACITY = 12
 DEFAULT_MAX_QUEUED_SIGNALS = 512
+DEFAULT_HISTORY_SECONDS = 30 * 24 * 3600
 
 
 class IceServer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -59,16 +60,20 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Bearer token for the operator's list of calls; generated and kept in the data
     # dir when not given.
     admin_token: str | None = None
-    # People per call. Every pair has its own peer connection (a full mesh), so each
-    # person sends their camera `call_capacity - 1` times: past about 8, uplinks and
-    # phones give out, hence the ceiling.
     # Redis (e.g. "redis://127.0.0.1:6379/0"): calls, members, queued signals and
     # fan-out live there, so several peercall processes serve the same calls. None:
     # one process, calls in SQLite under `data_dir`.
     redis_url: str | None = None
+    # People per call. Every pair has its own peer connection (a full mesh), so each
+    # person sends their camera `call_capacity - 1` times: past about 8, uplinks and
+    # phones give out, hence the ceiling.
     call_capacity: Annotated[int, msgspec.Meta(ge=2, le=MAX_CALL_CAPACITY)] = 6
     # A call nobody has been in for this long ends and its link stops working.
     call_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 24 * 3600
+    # What is kept of an ended call (when it was made, who was in it by name, when
+    # each came and went) is deleted this long after it ended; its link then
+    # answers `call-not-found` rather than `call-ended`.
+    history_seconds: Annotated[float, msgspec.Meta(gt=0)] = DEFAULT_HISTORY_SECONDS
     # Web pages allowed to open the signaling WebSocket, besides peercall's own
     # (e.g. "https://calls.example.org"). Clients that send no Origin (not browsers,
     # like the Python client) are not affected.

@@ -6,9 +6,12 @@ import sys
 import time
 
 import httpx
+import pytest
+import redis as redis_py
 
 from peercall.ids import new_call_id
 from peercall.server.store import call_key
+from tests.integration.client import TestClient
 from tests.servers import ServerProcess
 
 
@@ -53,6 +56,41 @@ async def test_an_idle_call_ends_and_its_link_says_so(tmp_path):
         assert response.json()["error"]["code"] == "call-ended"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("storage", ["embedded", "redis"])
+async def test_an_ended_call_is_forgotten_after_history_seconds(tmp_path, storage, request):
+    redis = request.getfixturevalue("redis_server") if storage == "redis" else None
+    server = ServerProcess(
+        tmp_path / "data",
+        args=["--redis", redis.url] if redis else [],
+        env={"PEERCALL_CALL_TTL_SECONDS": "0.5", "PEERCALL_HISTORY_SECONDS": "1"},
+    ).start()
+    try:
+        call_id = server.create_call()
+        alice = await TestClient.connect(server.ws_url)
+        await alice.join(call_id, name="Ada Lovelace")
+        await alice.send({"type": "leave"})
+        await alice.expect("left")
+        await alice.close()
+        assert (await server.ended_call(call_id)).json()["error"]["code"] == "call-ended"
+        forgotten = await server.call_answer_becomes(call_id, 404)
+        assert forgotten.json()["error"]["code"] == "call-not-found"
+    finally:
+        server.stop()
+    key = call_key(call_id)
+    if redis:
+        client = redis_py.Redis.from_url(redis.url, decode_responses=True)
+        try:
+            assert [name for name in client.keys("*") if key in name] == []
+        finally:
+            client.close()
+    else:
+        with sqlite3.connect(tmp_path / "data" / "peercall.sqlite3") as db:
+            for table in ("calls", "call_events", "members"):
+                rows = db.execute(f"SELECT count(*) FROM {table} WHERE call_key = ?", (key,))
+                assert rows.fetchone() == (0,), table
+            assert db.execute("SELECT count(*) FROM members").fetchone() == (0,)
 
 
 def test_unknown_and_malformed_call_ids_are_not_found(server):

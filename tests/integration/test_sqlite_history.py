@@ -69,3 +69,37 @@ async def test_history_and_membership_outlive_the_store(tmp_path):
         assert member.left_at == 3.0
     finally:
         await reopened.close()
+
+
+async def test_only_calls_that_ended_long_enough_ago_are_forgotten_in_batches(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("peercall.server.store.sqlite.FORGET_BATCH", 2)
+    store = await opened(tmp_path)  # CALL, created at 1.0, stays open
+    try:
+        old_calls = [f"an-old-call-{n}" for n in range(5)]
+        for call_id in [*old_calls, "a-recent-call"]:
+            await store.create_call(call_id, now=1.0)
+            await store.add_member(call_id, "peer-a", "Ada", "hash-a", now=2.0)
+            await store.record_event(call_key(call_id), "join", "peer-a", now=2.0)
+        for call_id in old_calls:
+            await store.end_call(call_key(call_id), now=10.0)
+        await store.end_call(call_key("a-recent-call"), now=100.0)
+
+        assert await store.forget_ended_calls(ended_before=50.0) == 5
+        assert await store.forget_ended_calls(ended_before=50.0) == 0
+        for call_id in old_calls:
+            assert await store.get_call(call_id) is None  # not even from its cache
+            assert await store.events(call_id) == []
+            assert await store.get_member(call_id, "peer-a") is None
+        recent = await store.get_call("a-recent-call")
+        assert recent is not None
+        assert recent.ended
+        assert [event.kind for event in await store.events("a-recent-call")] == [
+            "created",
+            "join",
+            "ended",
+        ]
+        assert await store.get_call(CALL) is not None
+    finally:
+        await store.close()

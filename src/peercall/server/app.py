@@ -237,14 +237,23 @@ async def end_idle_calls(settings: Settings, store: CallStore, coordinator: Coor
     return ended
 
 
+async def forget_old_calls(settings: Settings, store: CallStore) -> int:
+    """Delete what is kept of calls that ended more than `history_seconds` ago."""
+    forgotten = await store.forget_ended_calls(time.time() - settings.history_seconds)
+    if forgotten:
+        log_event(logger, "forgotten", calls=forgotten)
+    return forgotten
+
+
 async def sweep_forever(settings: Settings, store: CallStore, coordinator: Coordinator) -> None:
-    interval = min(60.0, settings.call_ttl_seconds / 4)
+    interval = min(60.0, settings.call_ttl_seconds / 4, settings.history_seconds / 4)
     while True:
         await asyncio.sleep(interval)
         try:
             await end_idle_calls(settings, store, coordinator)
+            await forget_old_calls(settings, store)
         except Exception:
-            logger.exception("could not end idle calls")
+            logger.exception("could not end or forget old calls")
 
 
 @dataclass(frozen=True)
@@ -263,7 +272,7 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Applicatio
         from peercall.server.redis_coordinator import RedisCoordinator
         from peercall.server.store.redis import RedisCallStore
 
-        store = store or RedisCallStore(settings.redis_url)
+        store = store or RedisCallStore(settings.redis_url, settings.history_seconds)
         coordinator = RedisCoordinator(settings, store)
     else:
         store = store or SqliteCallStore(settings.data_path / "peercall.sqlite3")

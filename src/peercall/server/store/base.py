@@ -95,6 +95,11 @@ class CallStore(Protocol):
         """Mark the call ended (its link stops working) and record `ended`. By key: the
         store knows no call ids (see `idle_calls`)."""
 
+    async def forget_ended_calls(self, ended_before: float) -> int:
+        """Delete everything kept of the calls that ended before `ended_before` (their
+        records, history and members): names are not kept for ever, nor does the
+        storage grow for ever. Returns how many calls were forgotten."""
+
     async def open_calls(self) -> list[CallRecord]:
         """Calls not ended, oldest first."""
 

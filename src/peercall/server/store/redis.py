@@ -11,6 +11,7 @@ from __future__ import annotations
 import msgspec
 import redis.asyncio as redis
 
+from peercall.config import DEFAULT_HISTORY_SECONDS
 from peercall.server.store.base import (
     CallEvent,
     CallRecord,
@@ -21,8 +22,6 @@ from peercall.server.store.base import (
 
 PREFIX = "peercall:"
 OPEN_CALLS = PREFIX + "calls:open"
-# What is left of an ended call (its record and history) is dropped after this long.
-ENDED_CALL_KEPT_SECONDS = 30 * 24 * 3600
 
 
 def _call(key: str) -> str:
@@ -54,8 +53,10 @@ def connect(url: str, retries: int = 8) -> redis.Redis:
 
 
 class RedisCallStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, history_seconds: float = DEFAULT_HISTORY_SECONDS) -> None:
         self.url = url
+        # What is left of an ended call (its record and history) expires after this.
+        self.history_seconds = history_seconds
         self.redis: redis.Redis | None = None
 
     @property
@@ -109,9 +110,15 @@ class RedisCallStore:
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(_call(key), "ended_at", now)
             pipe.rpush(_events(key), _event_line(now, "ended", None))
-            pipe.expire(_call(key), ENDED_CALL_KEPT_SECONDS)
-            pipe.expire(_events(key), ENDED_CALL_KEPT_SECONDS)
+            kept_ms = max(1, round(self.history_seconds * 1000))
+            pipe.pexpire(_call(key), kept_ms)
+            pipe.pexpire(_events(key), kept_ms)
             await pipe.execute()
+
+    async def forget_ended_calls(self, ended_before: float) -> int:
+        """Nothing to do: Redis drops an ended call by itself, `history_seconds` after
+        `end_call` (its keys expire)."""
+        return 0
 
     async def open_calls(self) -> list[CallRecord]:
         keys = await self._r.zrange(OPEN_CALLS, 0, -1)

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS members (
 );
 CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_key, seq);
 CREATE INDEX IF NOT EXISTS open_calls_by_activity ON calls(last_activity) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS ended_calls_by_time ON calls(ended_at) WHERE ended_at IS NOT NULL;
 """
 # Version 0 kept call ids themselves: replace them by their digests, in place.
 MIGRATE_FROM_0 = """
@@ -69,6 +70,8 @@ CALL_COLUMNS = "call_key, created_at, last_activity, ended_at, passcode_hash"
 FLUSH_DELAY = 0.5
 # Calls looked up lately, by key: joins of a live call need no query.
 CACHED_CALLS = 10_000
+# Calls forgotten per transaction: the writes of calls in progress wait behind it.
+FORGET_BATCH = 500
 logger = logging.getLogger("peercall.store")
 
 
@@ -280,6 +283,25 @@ class SqliteCallStore:
             f"SELECT {CALL_COLUMNS} FROM calls WHERE ended_at IS NULL ORDER BY created_at"
         ) as cursor:
             return [CallRecord(*row) async for row in cursor]
+
+    async def forget_ended_calls(self, ended_before: float) -> int:
+        await self.flush()
+        forgotten = 0
+        while True:
+            async with self._flushing:  # one transaction at a time
+                async with self.db.execute(
+                    "SELECT call_key FROM calls WHERE ended_at < ? LIMIT ?",
+                    (ended_before, FORGET_BATCH),
+                ) as cursor:
+                    keys = [(row[0],) async for row in cursor]
+                for table in ("members", "call_events", "calls"):
+                    await self.db.executemany(f"DELETE FROM {table} WHERE call_key = ?", keys)
+                await self.db.commit()
+            for (key,) in keys:
+                self._calls.pop(key, None)
+            forgotten += len(keys)
+            if len(keys) < FORGET_BATCH:
+                return forgotten
 
     async def idle_calls(self, inactive_since: float) -> list[str]:
         await self.flush()
