@@ -91,6 +91,8 @@ async def test_an_ended_call_is_forgotten_after_history_seconds(tmp_path, storag
                 rows = db.execute(f"SELECT count(*) FROM {table} WHERE call_key = ?", (key,))
                 assert rows.fetchone() == (0,), table
             assert db.execute("SELECT count(*) FROM members").fetchone() == (0,)
+        # Not even in the file's free pages.
+        assert b"Ada Lovelace" not in (tmp_path / "data" / "peercall.sqlite3").read_bytes()
 
 
 def test_unknown_and_malformed_call_ids_are_not_found(server):

@@ -116,6 +116,9 @@ class SqliteCallStore:
         # process crash, which is what a restart needs.
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
+        # What is deleted (a forgotten call's names) is overwritten, not left in free
+        # pages for anyone with the file to read. Debian builds SQLite so; not all do.
+        await self._db.execute("PRAGMA secure_delete=ON")
         await self._migrate()
         await self._db.executescript(SCHEMA)
         await self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
