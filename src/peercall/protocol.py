@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not-found"
     METHOD_NOT_ALLOWED = "method-not-allowed"
+    STORAGE_UNAVAILABLE = "storage-unavailable"
     INTERNAL_ERROR = "internal-error"
 
 
@@ -80,6 +81,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHORIZED: "This needs the operator's admin token.",
     ErrorCode.NOT_FOUND: "There is nothing at this address.",
     ErrorCode.METHOD_NOT_ALLOWED: "This address does not take that method.",
+    ErrorCode.STORAGE_UNAVAILABLE: "The server cannot reach its storage right now. "
+    "Try again in a moment.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle this message.",
 }
 

@@ -19,6 +19,8 @@ class TestClient:
         self.peer_id: str | None = None
         self.last_seq = 0  # of the numbered messages received (the call's own)
         self.resume_token: str | None = None
+        # How long a receive waits; raised by a test that waits on something slow.
+        self.receive_timeout = RECEIVE_TIMEOUT
 
     @classmethod
     async def connect(cls, url: str) -> TestClient:
@@ -40,7 +42,7 @@ class TestClient:
 
     async def receive_numbered(self) -> dict[str, Any]:
         """The next message as it came, `seq` included."""
-        return json.loads(await asyncio.wait_for(self.connection.recv(), RECEIVE_TIMEOUT))
+        return json.loads(await asyncio.wait_for(self.connection.recv(), self.receive_timeout))
 
     async def expect(self, kind: str) -> dict[str, Any]:
         message = await self.receive()

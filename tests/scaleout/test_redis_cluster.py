@@ -137,6 +137,35 @@ async def test_the_servers_recover_when_redis_restarts(cluster, connect_to, redi
     assert (await carol.expect("peer-joined"))["peer_id"] == dave.peer_id
 
 
+async def test_without_redis_requests_get_a_readable_error_and_sockets_stay(
+    cluster, connect_to, redis_server
+):
+    server = cluster[0]
+    call_id = server.create_call()
+    alice = await connect_to(server)
+    await alice.join(call_id)
+    redis_server.stop()
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        refused = await http.post(server.url + "/api/calls")
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "5"
+    assert refused.json()["error"]["code"] == "storage-unavailable"
+    bob = await connect_to(server)
+    await bob.send({"type": "join", "call_id": call_id})
+    # After the Redis client's retries (about 5 s), which ride out a restart.
+    bob.receive_timeout = 20
+    await bob.expect_error("storage-unavailable")
+    # Both sockets are still served: their pings are answered.
+    assert await alice.drain() == []
+    assert await bob.drain() == []
+
+    redis_server.start()
+    await bob.join(call_id)
+    assert (await alice.expect("peer-joined"))["peer_id"] == bob.peer_id
+    assert "Traceback" not in server.log()
+
+
 def test_readiness_follows_redis(cluster, redis_server):
     server = cluster[0]
     assert httpx.get(server.url + "/readyz").status_code == 200

@@ -35,7 +35,7 @@ from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
 from peercall.server.signaling import SignalingHub
-from peercall.server.store import CallRecord, CallStore
+from peercall.server.store import STORAGE_UNAVAILABLE, CallRecord, CallStore, storage_failure
 from peercall.server.store.sqlite import SqliteCallStore
 from peercall.server.tls import lan_addresses
 
@@ -71,6 +71,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
     response = error_response(code, exc.status_code)
     response.headers.update(exc.headers or {})
+    return response
+
+
+# Seconds a client is asked to wait before trying again while storage is out of reach.
+STORAGE_RETRY_AFTER = 5
+
+
+async def storage_unavailable(request: Request, exc: Exception) -> Response:
+    """A request the storage could not serve (Redis down, disk full): 503 with a
+    readable error and `Retry-After`, and one log line rather than a traceback."""
+    # Not the path: it may hold a call id.
+    logger.warning("a request was refused: storage unavailable (%s)", storage_failure(exc))
+    response = error_response(ErrorCode.STORAGE_UNAVAILABLE, 503)
+    response.headers["retry-after"] = str(STORAGE_RETRY_AFTER)
     return response
 
 
@@ -333,6 +347,9 @@ def create_app(settings: Settings, store: CallStore | None = None) -> Applicatio
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeadersMiddleware)],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={
+            HTTPException: http_error,
+            **dict.fromkeys(STORAGE_UNAVAILABLE, storage_unavailable),
+        },
     )
     return Application(app, hub)

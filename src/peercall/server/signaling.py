@@ -52,7 +52,15 @@ from peercall.server.lookup import find_call
 from peercall.server.metrics import Metrics
 from peercall.server.passcodes import passcode_matches_in_thread
 from peercall.server.proxies import TrustedProxies
-from peercall.server.store import CallRecord, CallStore, EventKind, call_key, store_safely
+from peercall.server.store import (
+    STORAGE_UNAVAILABLE,
+    CallRecord,
+    CallStore,
+    EventKind,
+    call_key,
+    storage_failure,
+    store_safely,
+)
 
 if TYPE_CHECKING:
     from peercall.server.coordinator import Coordinator
@@ -201,6 +209,9 @@ class SignalingHub:
             await self._dispatch(connection, self.codec.decode(frame))
         except ProtocolError as error:
             self._send_error(connection, error)
+        except STORAGE_UNAVAILABLE as exc:
+            logger.warning("a message was refused: storage unavailable (%s)", storage_failure(exc))
+            self._send_error(connection, ProtocolError(ErrorCode.STORAGE_UNAVAILABLE))
         except Exception:
             # Never let one bad message take the connection (or others) down,
             # and never show the client a traceback.

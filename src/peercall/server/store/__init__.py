@@ -1,12 +1,23 @@
 """Persistence of calls and their history, behind one interface (`CallStore`)."""
 
 from peercall.server.store.base import (
+    STORAGE_UNAVAILABLE,
     CallEvent,
     CallRecord,
     CallStore,
     EventKind,
     call_key,
+    storage_failure,
     store_safely,
 )
 
-__all__ = ["CallEvent", "CallRecord", "CallStore", "EventKind", "call_key", "store_safely"]
+__all__ = [
+    "STORAGE_UNAVAILABLE",
+    "CallEvent",
+    "CallRecord",
+    "CallStore",
+    "EventKind",
+    "call_key",
+    "storage_failure",
+    "store_safely",
+]

@@ -15,11 +15,31 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 logger = logging.getLogger("peercall.store")
+
+# What a store raises when it cannot be used right now: Redis down or out of reach
+# (after the client's retries, ~5 s), an SQLite file that cannot be written (disk
+# full, locked). Clients are told `storage-unavailable` rather than `internal-error`,
+# and the log gets one line for each, not a traceback per message.
+STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    sqlite3.OperationalError,
+)
+
+
+def storage_failure(exc: BaseException) -> str:
+    """One line for the log about a storage failure: its kind and what it said."""
+    return f"{type(exc).__name__}: {exc}"
+
 
 EventKind = Literal["created", "join", "leave", "ended", "resume"]
 
@@ -29,6 +49,8 @@ async def store_safely(what: str, work: Awaitable[None]) -> None:
     history is for the operator, and a storage hiccup must not break a call."""
     try:
         await work
+    except STORAGE_UNAVAILABLE as exc:
+        logger.warning("could not %s: storage unavailable (%s)", what, storage_failure(exc))
     except Exception:
         logger.exception("could not %s", what)
 
