@@ -203,12 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="save the files others send into this directory (never over a file there)",
     )
+    join_parser.add_argument(
+        "--stats",
+        metavar="S",
+        type=positive_seconds,
+        help="print bit rates, round trip and losses every S seconds",
+    )
     join_parser.add_argument("--name", default="", help="the name others see")
     add_passcode_flag(join_parser, "the call's passcode, if it has one")
     return parser
 
 
 PASSCODE_ENV = "PEERCALL_PASSCODE"
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
 
 
 def add_passcode_flag(parser: argparse.ArgumentParser, what: str) -> None:
@@ -233,6 +249,7 @@ def join_call(args: argparse.Namespace) -> int:
         say=args.say,
         send_file=args.send_file,
         save_files=args.save_files,
+        stats=args.stats,
         name=args.name,
         passcode=args.passcode,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from peercall.client import CallState, TrackReceived, WrongPasscode, join
+from peercall.client import CallState, MediaSource, TrackReceived, WrongPasscode, join
 from tests.client.checks import next_event, watch
 from tests.clients import run_peercall
 from tests.conftest import ONE_TO_ONE
@@ -161,6 +161,10 @@ def test_no_server_fails_cleanly():
             [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--save-files", "/no/such/directory"],
             "/no/such/directory is not a directory",
         ),
+        (
+            [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--stats", "0"],
+            "'0' is not a number of seconds above 0",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_a_reason(args, expected):
@@ -180,3 +184,29 @@ async def test_ctrl_c_hangs_up_and_the_other_side_sees_it(server, python_peers):
         assert guest.process.returncode == 0, guest.stderr
         async with asyncio.timeout(20):
             await host.wait_for_state(CallState.PEER_LEFT)
+
+
+async def test_stats_prints_bit_rates_round_trip_and_losses(server, python_peers):
+    link = new_call(server)
+    media = MediaSource.test_pattern()
+    try:
+        async with await join(link, media=media) as host:
+            guest = python_peers(link, "--test-pattern", "--stats", "1", "--duration", "30")
+            async with asyncio.timeout(20):
+                await host.wait_connected()
+            # Rates need two samples; the round trip, the other side's first report
+            # ("?" until then).
+            line = await asyncio.to_thread(
+                guest.wait_for_line,
+                r"^Stats: in (\d+) kbit/s, out (\d+) kbit/s, round trip (\d+) ms,"
+                r" (\d+) packets lost$",
+            )
+            received, sent, round_trip, lost = (int(value) for value in line.groups())
+            # A 640x480 test pattern and a tone each way, in kbit/s.
+            assert received > 100, guest.stdout
+            assert sent > 100, guest.stdout
+            assert round_trip < 500
+            assert lost == 0
+            guest.stop()
+    finally:
+        media.close()

@@ -124,6 +124,24 @@ async def test_files_go_both_ways_whole_while_the_call_goes_on(
     assert (await next_event(second_events, MessageReceived)).text == "and a message after it"
 
 
+async def test_statistics_show_media_flowing_both_ways_with_a_round_trip(
+    server: ServerProcess, calls
+):
+    first, second = await connected_pair(server, calls)
+    (before,) = await first.stats()
+    await asyncio.sleep(3)  # long enough for RTCP reports, which carry the round trip
+    (after,) = await first.stats()
+    assert after.peer_id == second.peer_id
+    received, sent = after.bits_per_second_since(before, 3)
+    # A 640x480 test pattern and a tone, each way, on loopback.
+    assert received > 100_000, after
+    assert sent > 100_000, after
+    assert after.packets_received > before.packets_received
+    assert after.packets_lost == 0
+    assert after.round_trip_ms is not None
+    assert 0 <= after.round_trip_ms < 500
+
+
 async def test_a_receive_only_client_gets_media_and_the_sender_gets_none(
     server: ServerProcess, calls
 ):

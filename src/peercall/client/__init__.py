@@ -41,6 +41,7 @@ from peercall.client.files import safe_file_name, save_file
 from peercall.client.links import CallLink, parse_call_link
 from peercall.client.media import MediaError, MediaSource, TestPatternVideo, ToneAudio
 from peercall.client.receiving import ReceivedTrackStats
+from peercall.client.stats import PeerStats
 
 __all__ = [
     "Call",
@@ -60,6 +61,7 @@ __all__ = [
     "PasscodeRequired",
     "PeerJoined",
     "PeerLeft",
+    "PeerStats",
     "ReceivedTrackStats",
     "ServerUnreachable",
     "StateChanged",

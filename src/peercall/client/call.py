@@ -39,6 +39,7 @@ from peercall.client.media import MediaSource
 from peercall.client.peer import PeerLink
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
 from peercall.client.signaling import ResumableSignaling, SignalingConnection
+from peercall.client.stats import PeerStats
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +222,13 @@ class Call:
         if len(data) > datachannel.MAX_FILE_BYTES:
             raise ValueError("The file is larger than 512 MiB.")
         await asyncio.gather(*(link.send_file(name, data) for link in links))
+
+    async def stats(self) -> list[PeerStats]:
+        """Counters of the connection with each person in the call (bytes each way,
+        packets received and lost, round-trip time), as `getStats` gives them now.
+        Two samples give bit rates: `later.bits_per_second_since(earlier, seconds)`."""
+        links = list(self._links.values())
+        return list(await asyncio.gather(*(link.stats() for link in links)))
 
     def _connected_links(self) -> list[PeerLink]:
         links = [link for link in self._links.values() if link.connection_state == "connected"]

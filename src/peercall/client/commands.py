@@ -31,6 +31,7 @@ from peercall.client.events import (
 from peercall.client.files import read_file_to_send, save_file
 from peercall.client.links import parse_call_link
 from peercall.client.media import MediaError, MediaSource
+from peercall.client.stats import PeerStats
 
 EXIT_OK = 0
 EXIT_CALL_FAILED = 1
@@ -48,6 +49,7 @@ class JoinOptions:
     say: str | None = None
     send_file: Path | None = None
     save_files: Path | None = None
+    stats: float | None = None  # seconds between two lines of statistics
     name: str = ""
     passcode: str | None = None
 
@@ -152,9 +154,12 @@ async def follow_call(
         _follow_events(call, events, options, say, stop, file_to_send)
     )
     stopped = asyncio.create_task(stop.wait())
+    stats = asyncio.create_task(print_stats(call, options.stats, say)) if options.stats else None
     try:
         await asyncio.wait({outcome, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        if stats is not None:
+            stats.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         stopped.cancel()
@@ -223,6 +228,27 @@ async def saved(data: bytes, name: str, options: JoinOptions) -> str:
     except OSError as exc:
         return f", not saved: {exc.strerror or exc}"
     return f", saved to {path}"
+
+
+async def print_stats(call: Call, every: float, say: Callable[[str], None]) -> None:
+    """Every `every` seconds, for each person: bit rates each way since the last
+    line, the round trip, and the packets lost so far."""
+    earlier: dict[str, tuple[float, PeerStats]] = {}
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        now = loop.time()
+        for sample in await call.stats():
+            before = earlier.get(sample.peer_id)
+            earlier[sample.peer_id] = (now, sample)
+            if before is None:
+                continue
+            received, sent = sample.bits_per_second_since(before[1], now - before[0])
+            rtt = "?" if sample.round_trip_ms is None else f"{sample.round_trip_ms:.0f}"
+            say(
+                f"Stats: in {received / 1000:.0f} kbit/s, out {sent / 1000:.0f} kbit/s,"
+                f" round trip {rtt} ms, {sample.packets_lost} packets lost"
+            )
 
 
 def report_received(call: Call, options: JoinOptions, say: Callable[[str], None]) -> None:

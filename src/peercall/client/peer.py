@@ -35,6 +35,7 @@ from aiortc.sdp import candidate_from_sdp
 from peercall.client import datachannel
 from peercall.client.files import FileAssembler, file_start, send_file
 from peercall.client.media import MediaSource
+from peercall.client.stats import PeerStats, peer_stats
 from peercall.config import IceServer
 from peercall.protocol import (
     NEXT_PEER,
@@ -217,6 +218,9 @@ class PeerLink:
             await self._channel_open.wait()
         async with self._sending_file:
             await send_file(self.channel, file_start(name, len(data), mime), data)
+
+    async def stats(self) -> PeerStats:
+        return peer_stats(self.remote_id or NEXT_PEER, await self._pc.getStats())
 
     @property
     def can_send_text(self) -> bool:
