@@ -266,6 +266,8 @@ async def sweep_forever(settings: Settings, store: CallStore, coordinator: Coord
         try:
             await end_idle_calls(settings, store, coordinator)
             await forget_old_calls(settings, store)
+        except STORAGE_UNAVAILABLE as exc:
+            logger.warning("could not sweep calls: storage unavailable (%s)", storage_failure(exc))
         except Exception:
             logger.exception("could not end or forget old calls")
 
