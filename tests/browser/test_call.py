@@ -31,6 +31,11 @@ def join_call(page: Page, link: str) -> None:
     page.get_by_role("button", name="Join").click()
 
 
+def chat(page: Page, text: str) -> None:
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
 def test_device_lists_show_the_fake_devices(server, new_page):
     page = new_page()
     page.goto(server.url)

@@ -10,7 +10,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.media import loudest_audio, presented_frames, video_track_label
-from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 
 SILENCE = 0.001
 
@@ -203,3 +203,43 @@ def test_a_received_file_opened_in_a_tab_is_downloaded_and_its_script_never_runs
     assert download.value.path().read_bytes() == svg
     tab.close()
     assert receiver.evaluate("localStorage.getItem('ran')") is None
+
+
+# Keeps every data channel the page makes, so that a test can speak on it directly,
+# as a client of its own (or a hostile one) could.
+KEEP_CHANNELS = """
+const channels = [];
+Object.defineProperty(window, "keptChannels", { value: channels });
+const create = RTCPeerConnection.prototype.createDataChannel;
+RTCPeerConnection.prototype.createDataChannel = function (...args) {
+  const channel = create.apply(this, args);
+  channels.push(channel);
+  return channel;
+};
+"""
+
+
+def test_a_chat_flood_from_someone_in_the_call_is_cut_short_and_said(server, new_page):
+    """The data channel goes peer to peer, past the server's limits: 20,000 messages
+    at once kept a page from answering for over half a minute."""
+    victim, attacker = new_page(), new_page()
+    attacker.add_init_script(KEEP_CHANNELS)
+    join_call(attacker, start_call(victim, server))
+    for page in (victim, attacker):
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+
+    attacker.evaluate("""() => {
+        const channel = window.keptChannels.find((c) => c.readyState === "open");
+        for (let n = 0; n < 3000; n++) {
+            channel.send(JSON.stringify({ type: "chat", text: `flood ${n}`, sent_at: Date.now() }));
+        }
+    }""")
+    log = victim.get_by_role("log", name="Messages")
+    expect(log).to_contain_text("sent too many messages too fast: some were not shown")
+    # The page goes on: later messages, at a person's pace, are shown.
+    attacker.wait_for_timeout(1500)
+    chat(attacker, "after the flood")
+    expect(log).to_contain_text("after the flood")
+    shown = log.locator("li.theirs").count()
+    assert shown < 100, shown  # the first 50, and 5 a second since
+    expect(log).not_to_contain_text("flood 2999")

@@ -4,20 +4,15 @@ import os
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 from tests.clients import PythonPeer, run_peercall
 from tests.servers import ServerProcess
 
 # Looks like markup on purpose: it must be shown as text, never parsed.
 BROWSER_TEXT = "<b>hello</b> from the browser"
 PYTHON_TEXT = "hello from <i>Python</i>"
-
-
-def chat(page: Page, text: str) -> None:
-    page.get_by_role("textbox", name="Message").fill(text)
-    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def assert_python_received_video(peer: PythonPeer) -> None:

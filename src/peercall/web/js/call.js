@@ -310,6 +310,7 @@ export class CallSession extends EventTarget {
     forward("media-state", "remotemediastate");
     forward("incomingfile", "incomingfile");
     forward("relayerror", "relayerror");
+    forward("flooding", "flooding");
     link.addEventListener("channel", (event) => {
       if (event.detail === "open") link.sendMediaState(this.#mediaState());
       this.dispatchEvent(new Event("chatchange"));

@@ -196,6 +196,10 @@ class App {
       const author = shownName(detail.peerName);
       view.chat.add({ author, text: detail.text, sentAt: detail.sentAt });
     });
+    session.addEventListener("flooding", ({ detail }) => {
+      const who = shownName(detail.peerName);
+      view.chat.notice(`${who} sent too many messages too fast: some were not shown.`);
+    });
     session.addEventListener("relayerror", ({ detail }) => {
       view.showNotice(
         `The relay server (TURN) refused the connection (${detail.code} ${detail.text}). ` +

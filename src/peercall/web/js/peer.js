@@ -10,10 +10,19 @@ import {
   encodeMediaState,
   encodeText,
 } from "./datachannel.js";
+import { TokenBucket } from "./budget.js";
 import { FileReceiver, FileSender } from "./files.js";
 import { preparedCertificates } from "./warm-up.js";
 
 const DISCONNECTED_RESTART_MS = 3000;
+// Chat messages and announced files taken from one person: more than anybody types
+// or drops in at once, then a few a second. Beyond that they are not shown, and the
+// page says so once in a while (FLOOD_NOTICE_MS).
+const SHOWN_BURST = 50;
+const SHOWN_PER_SECOND = 5;
+const FLOOD_NOTICE_MS = 10_000;
+// What counts against it: what becomes an element of the page.
+const SHOWN_TYPES = new Set(["chat", "file-start"]);
 // An open offer waits (at most this long) for its candidates, to carry them in its
 // SDP: whoever takes it then applies them with the offer, where a dozen separate
 // candidates would each cost their main thread an addIceCandidate.
@@ -77,6 +86,8 @@ export class PeerLink extends EventTarget {
   #holdingCandidates = false;
   #heldEnd = false;
   #pendingCandidates = [];
+  #shown = new TokenBucket({ burst: SHOWN_BURST, perSecond: SHOWN_PER_SECOND });
+  #floodNoticeAt = -Infinity;
   #outgoing = { audio: null, video: null };
   // Files coming in: each step is an "incomingfile" event (phase start, progress, done, failed).
   #incoming = new FileReceiver({
@@ -156,6 +167,7 @@ export class PeerLink extends EventTarget {
     this.channel.addEventListener("message", ({ data }) => {
       if (data instanceof ArrayBuffer) return this.#incoming.chunk(data);
       const message = decodeMessage(data);
+      if (SHOWN_TYPES.has(message?.type) && !this.#shown.take()) return this.#flooded();
       if (message?.type === "file-start") this.#incoming.start(message);
       else if (message?.type === "file-end") this.#incoming.end(message);
       else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
@@ -372,6 +384,14 @@ export class PeerLink extends EventTarget {
       this.dispatchEvent(new CustomEvent("failure", { detail: error }));
     });
     return this.#inbox;
+  }
+
+  /** A chat message or file over the budget was dropped: tell the page, now and then. */
+  #flooded() {
+    const now = performance.now();
+    if (now - this.#floodNoticeAt < FLOOD_NOTICE_MS) return;
+    this.#floodNoticeAt = now;
+    this.dispatchEvent(new Event("flooding"));
   }
 
   close() {
