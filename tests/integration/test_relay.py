@@ -163,6 +163,15 @@ async def test_a_group_call_takes_six_and_refuses_the_seventh(server, connect):
         ]
 
 
+async def test_names_reach_others_without_characters_that_pass_for_something_else(server, connect):
+    call_id = server.create_call()
+    alice, bob = await connect(), await connect()
+    await alice.join(call_id, name="Alice\u202e nhoJ\n")
+    joined = await bob.join(call_id, name="\u2067Bob\u200b  Smith\u2069")
+    assert [peer["name"] for peer in joined["peers"]] == ["Alice nhoJ"]
+    assert (await alice.expect("peer-joined"))["name"] == "Bob Smith"
+
+
 async def test_a_newcomer_gets_every_members_open_offer_and_each_pair_talks(server, connect):
     call_id = server.create_call()
     alice, bob, carol = await connect(), await connect(), await connect()

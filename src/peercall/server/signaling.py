@@ -17,6 +17,7 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 from peercall.config import Settings
 from peercall.ids import new_peer_id
 from peercall.logs import call_label, log_event, short_id
+from peercall.names import clean_display_name
 from peercall.protocol import (
     Ack,
     Answer,
@@ -287,7 +288,8 @@ class SignalingHub:
     async def _join(self, connection: Connection, message: Join) -> None:
         answers = _by_recipient(message.answers)
         await self._let_in(connection, message.call_id, message.passcode)
-        entry = await self.coordinator.join(message.call_id, message.name, answers)
+        name = clean_display_name(message.name)
+        entry = await self.coordinator.join(message.call_id, name, answers)
         peer_id = entry.peer_id
         connection.call_id, connection.peer_id = message.call_id, peer_id
         connection.send(
