@@ -166,6 +166,53 @@ async def test_without_redis_requests_get_a_readable_error_and_sockets_stay(
     assert "Traceback" not in server.log()
 
 
+@pytest.mark.server_env(PEERCALL_RESUME_SECONDS="2")
+async def test_a_socket_that_closes_while_redis_is_down_leaves_once_it_is_back(
+    cluster, connect_to, redis_server
+):
+    server = cluster[0]
+    call_id = server.create_call()
+    alice, bob = await connect_to(server), await connect_to(server)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    redis_server.stop()
+    await bob.connection.close()
+    # Longer than the Redis client retries (~5 s): letting Bob's place go fails.
+    await asyncio.sleep(7)
+    redis_server.start()
+    # Otherwise Bob kept his seat for ever and Alice was never told.
+    alice.receive_timeout = 30
+    left = await alice.expect("peer-left")
+    assert (left["peer_id"], left["reason"]) == (bob.peer_id, "disconnected")
+    assert server.describe_call(call_id)["members"] == 1
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.server_env(PEERCALL_RESUME_SECONDS="2")
+async def test_an_outage_longer_than_the_heartbeat_gives_nobody_up(
+    cluster, connect_to, redis_server
+):
+    """Every process's heartbeat lapses while Redis is down; each took the others for
+    dead once it was back, and all their members left after `resume_seconds`."""
+    first, second, _ = cluster
+    call_id = first.create_call()
+    alice, bob = await connect_to(first), await connect_to(second)
+    await alice.join(call_id)
+    await bob.join(call_id)
+    await alice.expect("peer-joined")
+    redis_server.stop()
+    await asyncio.sleep(8)  # longer than a heartbeat lives (6 s)
+    redis_server.start()
+    await asyncio.sleep(6)  # back, and longer than `resume_seconds` since
+
+    assert await alice.drain() == []  # nobody left
+    await alice.send({"type": "offer", "to": bob.peer_id, "session": "s", "sdp": "v=0"})
+    bob.receive_timeout = 20
+    assert (await bob.expect("offer"))["from"] == alice.peer_id
+    assert first.describe_call(call_id)["members"] == 2
+
+
 def test_readiness_follows_redis(cluster, redis_server):
     server = cluster[0]
     assert httpx.get(server.url + "/readyz").status_code == 200

@@ -207,6 +207,9 @@ class RedisCoordinator:
         self._orphans_away = self.redis.register_script(ORPHANS_AWAY)
         self._attachments: dict[str, Attachment] = {}
         self._joined: dict[str, str] = {}  # joined, not yet attached: their connection id
+        # Members whose socket closed while Redis was out of reach: their connection id,
+        # to give their place up once it is back (see `detach`).
+        self._unfinished_detaches: dict[str, str] = {}
         self._connection_numbers = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self._queued = 0  # in the inboxes of members this process serves (for /metrics)
@@ -329,12 +332,28 @@ class RedisCoordinator:
             conn_id = self._joined.pop(peer_id)
         else:
             return
+        try:
+            await self._let_place_go(peer_id, conn_id)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # Otherwise Redis would keep the member here for ever, in its seat, and
+            # nobody would be told it left: the sweeper tries again until it works.
+            self._unfinished_detaches[peer_id] = conn_id
+            raise
+
+    async def _let_place_go(self, peer_id: str, conn_id: str) -> None:
+        """The member's connection `conn_id` is gone: it is away for `resume_seconds`
+        (if no other connection has it by now), or leaves at once without resuming."""
         if self.settings.resume_seconds <= 0:
             await self.leave(peer_id, "disconnected")
             return
         deadline = self.clock() + self.settings.resume_seconds
         await self._mark_away(keys=[_member(peer_id), AWAY], args=[conn_id, deadline, peer_id])
         await self.redis.srem(_process_members(self.process_id), peer_id)
+
+    async def _finish_detaches(self) -> None:
+        for peer_id, conn_id in list(self._unfinished_detaches.items()):
+            await self._let_place_go(peer_id, conn_id)
+            del self._unfinished_detaches[peer_id]
 
     async def relay(self, call_id: str, peer_id: str, signal: Signal) -> bool:
         key = call_key(call_id)
@@ -542,15 +561,25 @@ class RedisCoordinator:
             await pipe.execute()
 
     async def _sweep(self) -> None:
-        last_heartbeat = 0.0
+        # `start` renewed the heartbeat just now.
+        last_heartbeat = time.monotonic()
+        judge_from = 0.0  # no other process is taken as dead before this
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 now = time.monotonic()
                 if now - last_heartbeat >= HEARTBEAT_SECONDS:
                     await self._heartbeat()
-                    last_heartbeat = now
-                await self._give_up_dead_processes()
+                    renewed = time.monotonic()
+                    if renewed - last_heartbeat > PROCESS_TTL_SECONDS:
+                        # Ours lapsed (Redis was out of reach), so did everybody's: give
+                        # them a whole TTL to renew theirs before taking any as dead,
+                        # or every process would give up every other's members.
+                        judge_from = renewed + PROCESS_TTL_SECONDS
+                    last_heartbeat = renewed
+                await self._finish_detaches()
+                if time.monotonic() >= judge_from:
+                    await self._give_up_dead_processes()
                 await self._expire_away()
                 await self._check_inboxes()
             except asyncio.CancelledError:

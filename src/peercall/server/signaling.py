@@ -171,7 +171,14 @@ class SignalingHub:
             connection.admitted = False
             self._connections_by_address.close(connection.address)
         logger.debug("socket closed (%d open)", len(self._open))
-        await self._connection_lost(connection)
+        try:
+            await self._connection_lost(connection)
+        except STORAGE_UNAVAILABLE as exc:
+            # The coordinator finishes it once storage is back (a member whose socket
+            # is gone must not keep its seat for ever).
+            logger.warning("a socket closed: storage unavailable (%s)", storage_failure(exc))
+        except Exception:
+            logger.exception("failed to let a member's socket go")
 
     def _start_sweeping(self) -> None:
         if self._sweeper is None or self._sweeper.done():
