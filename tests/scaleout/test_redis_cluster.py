@@ -171,11 +171,7 @@ async def test_a_socket_that_closes_while_redis_is_down_leaves_once_it_is_back(
     cluster, connect_to, redis_server
 ):
     server = cluster[0]
-    call_id = server.create_call()
-    alice, bob = await connect_to(server), await connect_to(server)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
+    call_id, alice, bob = await in_a_call_across(server, server, connect_to)
     redis_server.stop()
     await bob.connection.close()
     # Longer than the Redis client retries (~5 s): letting Bob's place go fails.
@@ -196,11 +192,7 @@ async def test_an_outage_longer_than_the_heartbeat_gives_nobody_up(
     """Every process's heartbeat lapses while Redis is down; each took the others for
     dead once it was back, and all their members left after `resume_seconds`."""
     first, second, _ = cluster
-    call_id = first.create_call()
-    alice, bob = await connect_to(first), await connect_to(second)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
+    call_id, alice, bob = await in_a_call_across(first, second, connect_to)
     redis_server.stop()
     await asyncio.sleep(8)  # longer than a heartbeat lives (6 s)
     redis_server.start()
