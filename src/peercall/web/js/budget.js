@@ -18,7 +18,8 @@ export class TokenBucket {
   /** Whether one more is allowed now (and counts it if so). */
   take() {
     const now = performance.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#updated) / 1000) * this.perSecond);
+    const earned = ((now - this.#updated) / 1000) * this.perSecond;
+    this.#tokens = Math.min(this.burst, this.#tokens + earned);
     this.#updated = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
