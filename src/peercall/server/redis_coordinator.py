@@ -304,6 +304,9 @@ class RedisCoordinator:
 
     async def attach(self, peer_id: str, connection: Connection, after_seq: int) -> None:
         conn_id = self._joined.pop(peer_id, None) or self._new_conn_id()
+        # Back here before its last socket was let go (Redis was out of reach): that
+        # socket's place is this one now, not to be given up.
+        self._unfinished_detaches.pop(peer_id, None)
         key = await self.redis.hget(_member(peer_id), "call_key")
         if key is None:
             raise ProtocolError(ErrorCode.RESUME_FAILED)
