@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,8 @@ from peercall.client.files import read_file_to_send, save_file
 from peercall.client.links import parse_call_link
 from peercall.client.media import MediaError, MediaSource
 from peercall.client.stats import PeerStats
+
+logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_CALL_FAILED = 1
@@ -238,7 +241,12 @@ async def print_stats(call: Call, every: float, say: Callable[[str], None]) -> N
     while True:
         await asyncio.sleep(every)
         now = loop.time()
-        for sample in await call.stats():
+        try:
+            samples = await call.stats()
+        except Exception:  # a peer connection closing meanwhile: the next round
+            logger.debug("no statistics this round", exc_info=True)
+            continue
+        for sample in samples:
             before = earlier.get(sample.peer_id)
             earlier[sample.peer_id] = (now, sample)
             if before is None:
