@@ -26,7 +26,7 @@ def clean_display_name(name: str) -> str:
     """`name` fit to show to others (see the module's docstring); "" if nothing is left."""
     normalized = unicodedata.normalize("NFC", name)
     kept = "".join(
-        " " if ch.isspace() else ch
+        ch
         for ch in normalized
         if ch.isspace()
         or ch in KEPT_FORMAT_CHARACTERS

@@ -35,7 +35,12 @@ from peercall.server.metrics import Metrics
 from peercall.server.passcodes import hash_passcode_in_thread, passcode_problem
 from peercall.server.qr import qr_svg
 from peercall.server.signaling import SignalingHub
-from peercall.server.store import STORAGE_UNAVAILABLE, CallRecord, CallStore, storage_failure
+from peercall.server.store import (
+    STORAGE_UNAVAILABLE,
+    CallRecord,
+    CallStore,
+    warn_storage_unavailable,
+)
 from peercall.server.store.sqlite import SqliteCallStore
 from peercall.server.tls import lan_addresses
 
@@ -54,9 +59,20 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(msgspec.json.encode(content), status_code, media_type="application/json")
 
 
-def error_response(code: ErrorCode, status_code: int, message: str | None = None) -> Response:
+def error_response(
+    code: ErrorCode,
+    status_code: int,
+    message: str | None = None,
+    *,
+    retry_after: int | None = None,
+) -> Response:
+    """An API error: code and readable message; `retry_after` seconds to wait, for
+    a refusal that passes."""
     body = {"error": {"code": str(code), "message": message or ERROR_MESSAGES[code]}}
-    return json_response(body, status_code)
+    response = json_response(body, status_code)
+    if retry_after is not None:
+        response.headers["retry-after"] = str(retry_after)
+    return response
 
 
 API_ERRORS_BY_STATUS = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
@@ -82,16 +98,12 @@ async def storage_unavailable(request: Request, exc: Exception) -> Response:
     """A request the storage could not serve (Redis down, disk full): 503 with a
     readable error and `Retry-After`, and one log line rather than a traceback."""
     # Not the path: it may hold a call id.
-    logger.warning("a request was refused: storage unavailable (%s)", storage_failure(exc))
-    response = error_response(ErrorCode.STORAGE_UNAVAILABLE, 503)
-    response.headers["retry-after"] = str(STORAGE_RETRY_AFTER)
-    return response
+    warn_storage_unavailable(logger, "a request was refused", exc)
+    return error_response(ErrorCode.STORAGE_UNAVAILABLE, 503, retry_after=STORAGE_RETRY_AFTER)
 
 
 def rate_limited(message: str) -> Response:
-    response = error_response(ErrorCode.RATE_LIMITED, 429, message)
-    response.headers["retry-after"] = "60"
-    return response
+    return error_response(ErrorCode.RATE_LIMITED, 429, message, retry_after=60)
 
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -267,7 +279,7 @@ async def sweep_forever(settings: Settings, store: CallStore, coordinator: Coord
             await end_idle_calls(settings, store, coordinator)
             await forget_old_calls(settings, store)
         except STORAGE_UNAVAILABLE as exc:
-            logger.warning("could not sweep calls: storage unavailable (%s)", storage_failure(exc))
+            warn_storage_unavailable(logger, "could not sweep calls", exc)
         except Exception:
             logger.exception("could not end or forget old calls")
 

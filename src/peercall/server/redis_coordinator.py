@@ -70,6 +70,8 @@ HEARTBEAT_SECONDS = 2.0
 PROCESS_TTL_SECONDS = 6
 SWEEP_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 2.0
+# What redis-py raises when Redis cannot be reached (after the client's retries).
+REDIS_OUT_OF_REACH = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # Numbers a message for a member, keeps it in the member's inbox and publishes it to
 # the process holding the member's connection. Shared by the scripts below; `member`,
@@ -337,7 +339,7 @@ class RedisCoordinator:
             return
         try:
             await self._let_place_go(peer_id, conn_id)
-        except (RedisConnectionError, RedisTimeoutError, OSError):
+        except REDIS_OUT_OF_REACH:
             # Otherwise Redis would keep the member here for ever, in its seat, and
             # nobody would be told it left: the sweeper tries again until it works.
             self._unfinished_detaches[peer_id] = conn_id
@@ -506,7 +508,7 @@ class RedisCoordinator:
                         await self._on_published(message["data"])
             except asyncio.CancelledError:
                 raise
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except REDIS_OUT_OF_REACH as exc:
                 logger.warning("lost Redis (%s); reconnecting", type(exc).__name__)
             except Exception:
                 logger.exception("fan-out failed; starting again")
@@ -587,7 +589,7 @@ class RedisCoordinator:
                 await self._check_inboxes()
             except asyncio.CancelledError:
                 raise
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except REDIS_OUT_OF_REACH as exc:
                 logger.warning("sweep failed: Redis unreachable (%s)", type(exc).__name__)
             except Exception:
                 logger.exception("sweep failed; trying again")

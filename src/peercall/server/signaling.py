@@ -59,8 +59,8 @@ from peercall.server.store import (
     CallStore,
     EventKind,
     call_key,
-    storage_failure,
     store_safely,
+    warn_storage_unavailable,
 )
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ class SignalingHub:
         except STORAGE_UNAVAILABLE as exc:
             # The coordinator finishes it once storage is back (a member whose socket
             # is gone must not keep its seat for ever).
-            logger.warning("a socket closed: storage unavailable (%s)", storage_failure(exc))
+            warn_storage_unavailable(logger, "a socket closed", exc)
         except Exception:
             logger.exception("failed to let a member's socket go")
 
@@ -218,7 +218,7 @@ class SignalingHub:
         except ProtocolError as error:
             self._send_error(connection, error)
         except STORAGE_UNAVAILABLE as exc:
-            logger.warning("a message was refused: storage unavailable (%s)", storage_failure(exc))
+            warn_storage_unavailable(logger, "a message was refused", exc)
             self._send_error(connection, ProtocolError(ErrorCode.STORAGE_UNAVAILABLE))
         except Exception:
             # Never let one bad message take the connection (or others) down,

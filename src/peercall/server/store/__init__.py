@@ -7,8 +7,8 @@ from peercall.server.store.base import (
     CallStore,
     EventKind,
     call_key,
-    storage_failure,
     store_safely,
+    warn_storage_unavailable,
 )
 
 __all__ = [
@@ -18,6 +18,6 @@ __all__ = [
     "CallStore",
     "EventKind",
     "call_key",
-    "storage_failure",
     "store_safely",
+    "warn_storage_unavailable",
 ]

@@ -36,9 +36,11 @@ STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-def storage_failure(exc: BaseException) -> str:
-    """One line for the log about a storage failure: its kind and what it said."""
-    return f"{type(exc).__name__}: {exc}"
+def warn_storage_unavailable(log: logging.Logger, what: str, exc: BaseException) -> None:
+    """One warning line about storage being out of reach while doing `what`: the
+    failure's kind and what it said, no traceback (an outage would log one per
+    message)."""
+    log.warning("%s: storage unavailable (%s: %s)", what, type(exc).__name__, exc)
 
 
 EventKind = Literal["created", "join", "leave", "ended", "resume"]
@@ -50,7 +52,7 @@ async def store_safely(what: str, work: Awaitable[None]) -> None:
     try:
         await work
     except STORAGE_UNAVAILABLE as exc:
-        logger.warning("could not %s: storage unavailable (%s)", what, storage_failure(exc))
+        warn_storage_unavailable(logger, f"could not {what}", exc)
     except Exception:
         logger.exception("could not %s", what)
 
