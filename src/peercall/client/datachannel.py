@@ -56,10 +56,10 @@ _encoder = msgspec.json.Encoder()
 def encode_text(text: str) -> str:
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"a chat message has 1 to {MAX_TEXT_LENGTH} characters")
-    return _encoder.encode(ChatText(text=text, sent_at=int(time.time() * 1000))).decode()
+    return encode(ChatText(text=text, sent_at=int(time.time() * 1000)))
 
 
-def encode(message: FileStart | FileEnd) -> str:
+def encode(message: ChannelMessage) -> str:
     return _encoder.encode(message).decode()
 
 

@@ -208,16 +208,19 @@ class PeerLink:
 
     async def send_text(self, text: str) -> None:
         encoded = datachannel.encode_text(text)
-        async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
-            await self._channel_open.wait()
+        await self._channel_opened()
         self.channel.send(encoded)
 
     async def send_file(self, name: str, data: bytes, mime: str = "") -> None:
         """Sends `data` as a file called `name`, after any file being sent already."""
-        async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
-            await self._channel_open.wait()
+        await self._channel_opened()
         async with self._sending_file:
             await send_file(self.channel, file_start(name, len(data), mime), data)
+
+    async def _channel_opened(self) -> None:
+        """Until the data channel is open (TimeoutError after CHANNEL_OPEN_TIMEOUT)."""
+        async with asyncio.timeout(CHANNEL_OPEN_TIMEOUT):
+            await self._channel_open.wait()
 
     async def stats(self) -> PeerStats:
         return peer_stats(self.remote_id or NEXT_PEER, await self._pc.getStats())
