@@ -243,3 +243,80 @@ def test_a_chat_flood_from_someone_in_the_call_is_cut_short_and_said(server, new
     shown = log.locator("li.theirs").count()
     assert shown < 100, shown  # the first 50, and 5 a second since
     expect(log).not_to_contain_text("flood 2999")
+
+
+# A 1x1 GIF: the page's policy lets it load blob: URLs as images only (not fetch them),
+# so a file's link is checked by loading that file as an image.
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+LOADS = """(url) => new Promise((resolve) => {
+    const image = new Image();
+    image.onload = () => resolve(true);
+    image.onerror = () => resolve(false);
+    image.src = url;
+})"""
+
+
+def test_hanging_up_clears_the_chat_and_lets_go_of_received_files(server, new_page):
+    """The chat is hidden on hanging up; it used to come back, whole, in the next call
+    (a new one too), and every file received stayed in memory behind its link."""
+    sender, receiver, _ = connected_pair(server, new_page)
+    chat(sender, "from the first call")
+    with sender.expect_file_chooser() as chooser:
+        sender.get_by_role("button", name="Send file").click()
+    chooser.value.set_files({"name": "pixel.gif", "mimeType": "image/gif", "buffer": PIXEL})
+    link = receiver.get_by_role("link", name="Download pixel.gif")
+    expect(link).to_be_visible(timeout=30_000)
+    href = str(link.get_attribute("href"))
+    assert receiver.evaluate(LOADS, href) is True
+
+    receiver.get_by_role("button", name="Hang up").click()
+    expect(status(receiver)).to_have_text("You left the call")
+    assert receiver.evaluate(LOADS, href) is False
+
+    receiver.get_by_role("button", name="New call").click()
+    expect(status(receiver)).to_have_text("Waiting for someone to join")
+    expect(receiver.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    expect(receiver.get_by_role("log", name="Messages").locator("li")).to_have_count(0)
+
+
+def test_the_chat_keeps_its_last_lines_and_lets_go_of_older_files(server, new_page):
+    """Even within the flood limit, an hour of chat is thousands of lines."""
+    page = new_page()
+    page.goto(server.url)
+    kept = page.evaluate(
+        "async (pixel) => { const loads = "
+        + LOADS
+        + """;
+        const { ChatPanel, MAX_LOG_ITEMS } = await import("/static/js/chat.js");
+        const make = (tag) => document.createElement(tag);
+        const log = make("ol");
+        const panel = new ChatPanel({
+            section: make("section"), log, form: make("form"), input: make("input"),
+            sendButton: make("button"), fileButton: make("button"), fileInput: make("input"),
+        });
+        document.body.append(log);
+        panel.addTransfer({ id: "old", name: "old.gif", size: pixel.length, mine: false });
+        panel.finishTransfer("old", new Blob([new Uint8Array(pixel)]));
+        const url = log.querySelector("a[download]").href;
+        const loadedBefore = await loads(url);
+        for (let n = 0; n < MAX_LOG_ITEMS + 9; n++) {
+            panel.add({ author: "Them", text: `line ${n}`, sentAt: new Date() });
+        }
+        return {
+            max: MAX_LOG_ITEMS,
+            count: log.children.length,
+            first: log.firstElementChild.querySelector(".text").textContent,
+            last: log.lastElementChild.querySelector(".text").textContent,
+            loadedBefore,
+            loadedAfter: await loads(url),
+        };
+    }""",
+        list(PIXEL),
+    )
+    assert kept["count"] == kept["max"] == 500
+    assert kept["first"] == "line 9"
+    assert kept["last"] == f"line {kept['max'] + 8}"
+    assert kept["loadedBefore"] is True
+    assert kept["loadedAfter"] is False

@@ -1,8 +1,13 @@
 // The chat panel: a log of messages and a box to write one. Messages are shown
-// as text (textContent), never parsed as HTML, whoever wrote them.
+// as text (textContent), never parsed as HTML, whoever wrote them. The log keeps
+// the last MAX_LOG_ITEMS lines of the current call only: a received file is held in
+// memory for its download link, and the link goes with its line.
 
 import { MAX_TEXT_LENGTH } from "./datachannel.js";
 
+// Lines the log keeps; older ones go, with their files. Even at the flood limit
+// (peer.js), an hour's chat is thousands of lines, each an element of the page.
+export const MAX_LOG_ITEMS = 500;
 const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
 function formatSize(bytes) {
@@ -62,8 +67,7 @@ export class ChatPanel extends EventTarget {
     const item = document.createElement("li");
     item.className = "notice";
     item.textContent = text;
-    this.log.append(item);
-    item.scrollIntoView({ block: "nearest" });
+    this.#addLine(item);
   }
 
   /** Shows a file on its way: `mine` for one we send. Returns its id for the updates. */
@@ -93,6 +97,7 @@ export class ChatPanel extends EventTarget {
     if (!transfer) return;
     this.#transfers.delete(id);
     transfer.progress.value = transfer.progress.max;
+    if (!transfer.outcome.isConnected) return; // its line left the log meanwhile
     if (!blob) {
       transfer.outcome.textContent = "Sent";
       return;
@@ -121,12 +126,26 @@ export class ChatPanel extends EventTarget {
     time.textContent = TIME_FORMAT.format(sentAt);
     meta.append(`${author} · `, time);
     item.append(meta, ...content);
+    this.#addLine(item);
+  }
+
+  #addLine(item) {
     this.log.append(item);
+    while (this.log.childElementCount > MAX_LOG_ITEMS) this.#remove(this.log.firstElementChild);
     item.scrollIntoView({ block: "nearest" });
   }
 
+  /** Takes a line out of the log, letting go of the file its link holds, if any. */
+  #remove(item) {
+    for (const link of item.querySelectorAll("a[download]")) URL.revokeObjectURL(link.href);
+    item.remove();
+  }
+
+  /** Empties the log and the box: the call is over for this page. Received files
+   * are let go (their links stop working), so nothing of the call stays in memory. */
   clear() {
-    this.log.replaceChildren();
+    for (const item of [...this.log.children]) this.#remove(item);
+    this.#transfers.clear();
     this.input.value = "";
   }
 }

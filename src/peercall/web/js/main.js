@@ -263,6 +263,8 @@ class App {
     this.session = null;
     this.watchStats();
     this.view.chat.setReady(false);
+    // Hidden from now on; the next call, this one again or a new one, starts afresh.
+    this.view.chat.clear();
     this.view.tiles.clear();
     this.view.showControls("out-of-call");
   }
