@@ -80,6 +80,45 @@ def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page
     assert presented_frames(sender.get_by_label("Your camera", exact=True))["count"] > 5
 
 
+
+def test_a_camera_and_microphone_that_stop_mid_call_show_as_off_on_both_sides_and_come_back(
+    server, new_page
+):
+    """A device can stop by itself mid-call (unplugged, taken by another app, its
+    permission withdrawn): its track ends. The page used to go on as if nothing had
+    happened: its buttons said the camera was on, the other side was told so and
+    got a frozen picture, and nothing but reloading brought the devices back."""
+    person, other = new_page(withdrawable_permissions=True), new_page()
+    join_call(other, start_call(person, server))
+    for page in (person, other):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    assert_receives_video(other)
+
+    person.context.clear_permissions()  # the browser ends both tracks
+    notice = person.get_by_role("alert")
+    expect(notice).to_contain_text("Your camera and microphone stopped")
+    expect(person.get_by_role("button", name="Camera on")).to_be_visible()
+    expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(other.get_by_text("Their camera is off")).to_be_visible()
+    expect(other.get_by_text("Their microphone is muted")).to_be_visible()
+
+    # Still not allowed: it says why and stays off.
+    person.get_by_role("button", name="Camera on").click()
+    expect(notice).to_contain_text("Cannot open the camera: access was denied")
+    expect(person.get_by_role("button", name="Camera on")).to_be_visible()
+
+    person.context.grant_permissions(["camera", "microphone"])
+    person.get_by_role("button", name="Camera on").click()
+    expect(person.get_by_role("button", name="Camera off")).to_be_visible()
+    expect(other.get_by_text("Their camera is off")).to_be_hidden()
+    assert_receives_video(other)
+    person.get_by_role("button", name="Unmute").click()
+    expect(person.get_by_role("button", name="Mute")).to_be_visible()
+    expect(other.get_by_text("Their microphone is muted")).to_be_hidden()
+    expect(notice).to_be_hidden()
+    assert loudest_audio(other.get_by_label("Remote video")) > 0.01
+
 def test_switching_camera_changes_what_is_sent_without_a_new_offer(server, new_page):
     sender, receiver, offers = connected_pair(server, new_page)
     offers_at_connect = offers[0]

@@ -3,14 +3,30 @@
 // Every change of an outgoing track is announced ("sendtrack") so the call can put
 // it on its senders with replaceTrack: no renegotiation, nothing for the other
 // side to wait for.
+//
+// A device can stop by itself mid-call: unplugged, taken by another app (a phone
+// call), or its permission withdrawn. Its track then ends ("ended" fires only for
+// that, never for our own stop()): the camera counts as off and the microphone as
+// muted, which the other side is told, and pressing "Camera on" or "Unmute" opens
+// the device again.
 
 import { listDevices, openLocalMedia } from "./devices.js";
+
+const STOPPED_BY_ITSELF = "it was unplugged, taken by another app, or its permission was withdrawn";
+const LOST_NOTICES = {
+  video: `Your camera stopped: ${STOPPED_BY_ITSELF}. Press Camera on to try again.`,
+  audio: `Your microphone stopped: ${STOPPED_BY_ITSELF}. Press Unmute to try again.`,
+  both: `Your camera and microphone stopped: ${STOPPED_BY_ITSELF}. Press Camera on and Unmute to try again.`,
+};
+const CANNOT_OPEN = { video: "Cannot open the camera", audio: "Cannot open the microphone" };
 
 export class LocalMedia extends EventTarget {
   #camera = null; // MediaStreamTrack or null
   #microphone = null;
   #screen = null;
   #cameraId = null; // the camera to turn back on after "Camera off"
+  #microphoneId = null; // the microphone to open again after it stopped by itself
+  #lost = new Set(); // kinds whose device stopped by itself, until opened again
 
   constructor() {
     super();
@@ -59,16 +75,20 @@ export class LocalMedia extends EventTarget {
     for (const track of [this.#camera, this.#microphone]) track?.stop();
     const { stream, notice } = await openLocalMedia({ cameraId, microphoneId });
     this.notice = notice;
-    this.#camera = stream?.getVideoTracks()[0] ?? null;
-    this.#cameraId = this.cameraDeviceId;
-    this.#microphone = stream?.getAudioTracks()[0] ?? null;
+    this.#lost.clear();
+    this.#cameraId = this.#microphoneId = null;
+    this.#useCamera(stream?.getVideoTracks()[0] ?? null);
+    this.#useMicrophone(stream?.getAudioTracks()[0] ?? null);
     if (this.cameraOff) this.#camera?.stop(); // off means the camera light is off too
     this.#applyMute();
     this.#announce("audio");
     this.#announce("video");
   }
 
-  setMuted(muted) {
+  async setMuted(muted) {
+    if (!muted && this.#lost.has("audio")) {
+      if (!(await this.#reopenMicrophone())) return; // still muted, and said why
+    }
     this.muted = muted;
     this.#applyMute();
     this.dispatchEvent(new Event("statechange"));
@@ -84,6 +104,8 @@ export class LocalMedia extends EventTarget {
     } else {
       const deviceId = this.#cameraId;
       await this.#reopenCamera(deviceId ? { deviceId: { exact: deviceId } } : true);
+      // Not on without a camera: the button would say "Camera off" while nothing is sent.
+      if (!this.#camera) this.cameraOff = true;
     }
     this.dispatchEvent(new Event("statechange"));
   }
@@ -128,13 +150,77 @@ export class LocalMedia extends EventTarget {
     this.#camera?.stop();
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ video });
-      this.#camera = stream.getVideoTracks()[0];
-      this.#cameraId = this.cameraDeviceId;
+      this.#useCamera(stream.getVideoTracks()[0]);
+      this.#recovered("video");
     } catch (error) {
       console.warn("peercall: cannot open the camera", error);
       this.#camera = null;
+      this.#cannotOpen("video", error);
     }
     this.#announce("video");
+  }
+
+  /** Opens the microphone again after it stopped by itself; whether it worked. */
+  async #reopenMicrophone() {
+    const deviceId = this.#microphoneId;
+    try {
+      const audio = deviceId ? { deviceId: { exact: deviceId } } : true;
+      const stream = await navigator.mediaDevices.getUserMedia({ audio });
+      this.#useMicrophone(stream.getAudioTracks()[0]);
+      this.#recovered("audio");
+      this.#announce("audio");
+      return true;
+    } catch (error) {
+      console.warn("peercall: cannot open the microphone", error);
+      this.#cannotOpen("audio", error);
+      return false;
+    }
+  }
+
+  #useCamera(track) {
+    this.#camera = track;
+    if (track) this.#cameraId = this.cameraDeviceId;
+    track?.addEventListener("ended", () => this.#stoppedByItself("video", track));
+  }
+
+  #useMicrophone(track) {
+    this.#microphone = track;
+    if (track) this.#microphoneId = this.microphoneDeviceId;
+    track?.addEventListener("ended", () => this.#stoppedByItself("audio", track));
+  }
+
+  /** A device stopped without us: sent as off or muted, and said. */
+  #stoppedByItself(kind, track) {
+    if (kind === "video" && track === this.#camera) {
+      this.#camera = null;
+      this.cameraOff = true;
+    } else if (kind === "audio" && track === this.#microphone) {
+      this.#microphone = null;
+      this.muted = true;
+    } else {
+      return; // one we had already let go of
+    }
+    this.#lost.add(kind);
+    this.#say(LOST_NOTICES[this.#lost.size === 2 ? "both" : kind]);
+    this.#announce(kind);
+    this.dispatchEvent(new Event("statechange"));
+  }
+
+  #recovered(kind) {
+    if (!this.#lost.delete(kind)) return;
+    const [other] = this.#lost;
+    this.#say(other ? LOST_NOTICES[other] : null);
+  }
+
+  #cannotOpen(kind, error) {
+    const denied = error.name === "NotAllowedError" || error.name === "SecurityError";
+    const reason = denied ? "access was denied; allow it in the browser's site settings" : error.message;
+    this.#say(`${CANNOT_OPEN[kind]}: ${reason}.`);
+  }
+
+  #say(notice) {
+    this.notice = notice;
+    this.dispatchEvent(new Event("notice"));
   }
 
   #applyMute() {

@@ -42,6 +42,7 @@ class App {
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
     media.addEventListener("sendtrack", ({ detail }) => this.onOutgoingTrack(detail));
     media.addEventListener("statechange", () => this.onMediaState());
+    media.addEventListener("notice", () => view.showNotice(media.notice));
     view.showState("starting");
     view.showControls("none");
     // Someone invited will press Join: be ready before they do.
