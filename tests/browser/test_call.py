@@ -106,6 +106,29 @@ def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     assert_receives_video(phone)
 
 
+
+def test_closing_or_reloading_the_tab_hangs_up_at_once(server, new_page):
+    """The server keeps a dropped member's place for a resume (30 s by default): a
+    closed tab looked like a dropped network, and the other side saw "Reconnecting"
+    for half a minute before being told."""
+    host, guest = new_page(), new_page()
+    link = start_call(host, server)
+    join_call(guest, link)
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+
+    guest.reload()
+    expect(status(host)).to_contain_text("Everybody else left")  # within 5 s, not 30
+    expect(host.get_by_role("log", name="Messages")).to_contain_text("left")
+    # The reloaded page is invited again, and joins as anybody would.
+    expect(guest.get_by_role("button", name="Join")).to_be_visible(timeout=20_000)
+    guest.get_by_role("button", name="Join").click()
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+
+    guest.close()
+    expect(status(host)).to_contain_text("Everybody else left")
+
 @ONE_TO_ONE
 def test_a_third_person_is_told_the_call_is_full(server, new_page):
     first, second, third = new_page(), new_page(), new_page()

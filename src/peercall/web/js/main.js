@@ -40,6 +40,9 @@ class App {
     view.camera.addEventListener("change", () => this.openDevices());
     view.microphone.addEventListener("change", () => this.openDevices());
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
+    // Closing the tab (or reloading it) is hanging up: said to the server now, or the
+    // others would see "Reconnecting" until the server gave up waiting for a resume.
+    window.addEventListener("pagehide", () => this.session?.leave());
     media.addEventListener("sendtrack", ({ detail }) => this.onOutgoingTrack(detail));
     media.addEventListener("statechange", () => this.onMediaState());
     media.addEventListener("notice", () => view.showNotice(media.notice));
