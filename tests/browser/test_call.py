@@ -106,7 +106,6 @@ def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     assert_receives_video(phone)
 
 
-
 def test_closing_or_reloading_the_tab_hangs_up_at_once(server, new_page):
     """The server keeps a dropped member's place for a resume (30 s by default): a
     closed tab looked like a dropped network, and the other side saw "Reconnecting"
@@ -128,6 +127,7 @@ def test_closing_or_reloading_the_tab_hangs_up_at_once(server, new_page):
 
     guest.close()
     expect(status(host)).to_contain_text("Everybody else left")
+
 
 @ONE_TO_ONE
 def test_a_third_person_is_told_the_call_is_full(server, new_page):

@@ -80,7 +80,6 @@ def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page
     assert presented_frames(sender.get_by_label("Your camera", exact=True))["count"] > 5
 
 
-
 def test_a_camera_and_microphone_that_stop_mid_call_show_as_off_on_both_sides_and_come_back(
     server, new_page
 ):
@@ -118,6 +117,7 @@ def test_a_camera_and_microphone_that_stop_mid_call_show_as_off_on_both_sides_an
     expect(other.get_by_text("Their microphone is muted")).to_be_hidden()
     expect(notice).to_be_hidden()
     assert loudest_audio(other.get_by_label("Remote video")) > 0.01
+
 
 def test_switching_camera_changes_what_is_sent_without_a_new_offer(server, new_page):
     sender, receiver, offers = connected_pair(server, new_page)
