@@ -52,7 +52,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # `turn_username`/`turn_password` are handed out.
     turn_urls: list[str] = msgspec.field(default_factory=list)
     turn_secret: str | None = None
-    turn_credential_seconds: Annotated[int, msgspec.Meta(ge=60, le=7 * 24 * 3600)] = 3600
+    turn_credential_seconds: Annotated[int, msgspec.Meta(ge=10, le=7 * 24 * 3600)] = 3600
     turn_username: str | None = None
     turn_password: str | None = None
     # "relay" makes clients use TURN only: nobody learns anybody's IP address.

@@ -8,7 +8,7 @@ no hand-written checks stand between the network and the call state.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -196,13 +196,29 @@ class Ping(_ClientMessage, tag="ping"):
     pass
 
 
+class RenewIceServers(_ClientMessage, tag="renew-ice-servers"):
+    """Fresh ICE servers, for the peer connections still to come: TURN credentials
+    expire (`ice_servers_expire_in`), and a member may stay longer than they last.
+    coturn keeps a relay made in time, but refuses new ones, so somebody who joined
+    an hour after us could not be reached through it."""
+
+
 Signal = Offer | Answer | Candidate | EndOfCandidates
 ClientMessage = (
-    Join | Look | Offer | Answer | Candidate | EndOfCandidates | Leave | Ping | Resume | Ack
+    Join
+    | Look
+    | Offer
+    | Answer
+    | Candidate
+    | EndOfCandidates
+    | Leave
+    | Ping
+    | Resume
+    | Ack
+    | RenewIceServers
 )
 CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
-    cls.__struct_config__.tag
-    for cls in (Join, Look, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
+    cls.__struct_config__.tag for cls in get_args(ClientMessage)
 )
 
 
@@ -235,6 +251,9 @@ class Joined(_ServerMessage, tag="joined"):
     ping_seconds: float = 20
     # The members whose open offer took our prepared answer (`join.answers`).
     answered: list[str] = []
+    # Seconds until the TURN credentials in `ice_servers` expire (absent: they do
+    # not): ask for new ones (`renew-ice-servers`) before then.
+    ice_servers_expire_in: int | None = None
 
 
 class PeerJoined(_ServerMessage, tag="peer-joined"):
@@ -294,6 +313,7 @@ class Looked(_ServerMessage, tag="looked"):
     offers: list[RelayedOffer]
     ice_servers: list[IceServer]
     ice_transport_policy: str = "all"
+    ice_servers_expire_in: int | None = None
 
 
 class Resumed(_ServerMessage, tag="resumed"):
@@ -302,6 +322,16 @@ class Resumed(_ServerMessage, tag="resumed"):
     # The highest client `seq` the server has handled: send the later ones again.
     # Absent when the server cannot tell (it restarted): send nothing again.
     last_received: int | None = None
+    # Fresh ones (see `Joined`): the client may have been away when it meant to renew.
+    ice_servers: list[IceServer] = []
+    ice_servers_expire_in: int | None = None
+
+
+class IceServers(_ServerMessage, tag="ice-servers"):
+    """The reply to `renew-ice-servers`: use these for peer connections from now on."""
+
+    ice_servers: list[IceServer]
+    ice_servers_expire_in: int | None = None
 
 
 class Pong(_ServerMessage, tag="pong"):
@@ -326,6 +356,7 @@ ServerMessage = (
     | RelayedEndOfCandidates
     | Pong
     | Resumed
+    | IceServers
     | Error
 )
 

@@ -81,3 +81,31 @@ def test_a_browser_and_the_python_client_talk_through_the_relay(
         assert frames > 30, python.stdout
     finally:
         server.stop()
+
+
+def test_someone_who_comes_after_the_credentials_expired_still_gets_through(
+    tmp_path, turn, new_page
+):
+    """coturn keeps a relay made in time, but refuses new ones once a credential has
+    expired: the page used the credentials of its `joined` for good, so whoever came
+    later than they lasted (an hour by default) could not reach it through the relay,
+    and the page said the relay refused it. It renews them before they expire."""
+    server = relay_only_server(tmp_path, turn, PEERCALL_TURN_CREDENTIAL_SECONDS="10")
+    try:
+        host, guest = new_page(), new_page()
+        link = start_call(host, server)
+        expect(status(host)).to_have_text("Waiting for someone to join")
+        host.wait_for_timeout(12_000)  # the credentials of its `joined` have expired
+        join_call(guest, link)
+        for page in (host, guest):
+            expect(status(page)).to_have_text("Connected", timeout=30_000)
+        # Leaving and coming back needs a relay made now, with fresh credentials.
+        guest.get_by_role("button", name="Hang up").click()
+        expect(status(host)).to_contain_text("Everybody else left")
+        guest.get_by_role("button", name="Join").click()
+        for page in (host, guest):
+            expect(status(page)).to_have_text("Connected", timeout=30_000)
+        assert_receives_video(guest)
+        expect(host.get_by_role("alert")).to_be_hidden()  # nothing was refused
+    finally:
+        server.stop()

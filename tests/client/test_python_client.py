@@ -27,6 +27,7 @@ from peercall.client import (
 from tests.client.checks import listen, next_event, received_tracks, watch
 from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
+from tests.turn import TurnServer
 
 TONE_HZ = 440
 TIMEOUT = 20
@@ -291,3 +292,48 @@ async def test_three_python_clients_in_one_call_each_get_the_other_two(
     await second.send_text("still here")
     message = await next_event(streams[2], MessageReceived)
     assert (message.peer_id, message.text) == (second.peer_id, "still here")
+
+
+@pytest.fixture
+async def turn(tmp_path) -> AsyncIterator[TurnServer]:
+    """Stopped after the calls (requested before `calls`): hanging up deletes relays."""
+    server = TurnServer(tmp_path / "turn").start()
+    yield server
+    server.stop()
+
+
+async def test_someone_who_comes_after_the_credentials_expired_gets_through_the_relay(
+    tmp_path, turn, calls
+):
+    """Relay only, TURN credentials of 10 s: the host's peer connection for whoever
+    comes next is made after they expired. With the credentials of its `joined`,
+    coturn refused it a relay and nobody new could connect; it renews them."""
+    server = ServerProcess(
+        tmp_path / "data",
+        env={
+            "PEERCALL_TURN_URLS": turn.url,
+            "PEERCALL_TURN_SECRET": turn.secret,
+            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
+            "PEERCALL_TURN_CREDENTIAL_SECONDS": "10",
+        },
+    ).start()
+    try:
+        link = await create_call(server.url)
+        host = await calls(link)
+        await asyncio.sleep(12)  # the credentials of its `joined` have expired
+        guest = await calls(link)  # takes the open offer the host made in time
+        async with asyncio.timeout(TIMEOUT):
+            await host.wait_connected()
+        await guest.hang_up()
+        async with asyncio.timeout(TIMEOUT):
+            await host.wait_for_state(CallState.PEER_LEFT)
+        again = await calls(link)  # needs a relay made now
+        async with asyncio.timeout(TIMEOUT):
+            await again.wait_connected()
+            await host.wait_connected()
+        # Relay only: connected means through coturn.
+        assert [stats.peer_id for stats in await again.stats()] == [host.peer_id]
+        for call in (again, host):
+            await call.hang_up()
+    finally:
+        server.stop()

@@ -9,7 +9,7 @@ the call running beside it carries on untouched.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,17 +17,8 @@ from hypothesis import strategies as st
 
 from peercall.ids import new_call_id
 from peercall.protocol import (
-    Ack,
-    Answer,
-    Candidate,
-    EndOfCandidates,
+    ClientMessage,
     ErrorCode,
-    Join,
-    Leave,
-    Look,
-    Offer,
-    Ping,
-    Resume,
 )
 from tests.fuzz.conftest import Bystanders, SyncClient
 
@@ -35,7 +26,7 @@ KNOWN_CODES = {str(code) for code in ErrorCode}
 UNKNOWN_CALL = new_call_id()
 SERVER_TYPES = {
     "joined", "peer-joined", "peer-left", "offer", "answer", "candidate",
-    "end-of-candidates", "resumed", "left", "looked", "pong", "error",
+    "end-of-candidates", "resumed", "left", "looked", "pong", "ice-servers", "error",
 }  # fmt: skip
 FUZZ_SETTINGS = settings(
     max_examples=300,
@@ -58,8 +49,7 @@ def targets(draw: st.DrawFn, ids: dict[str, str]) -> Any:
 
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    cls.__struct_config__.tag: cls.__struct_fields__  # type: ignore[attr-defined]
-    for cls in (Join, Look, Offer, Answer, Candidate, EndOfCandidates, Leave, Ping, Resume, Ack)
+    cls.__struct_config__.tag: cls.__struct_fields__ for cls in get_args(ClientMessage)
 }
 
 

@@ -2,6 +2,7 @@
 up cancels the closes a call has under way): aiortc's own close must still finish."""
 
 import asyncio
+import gc
 
 from aiortc import RTCPeerConnection
 
@@ -21,3 +22,40 @@ async def test_a_cancelled_second_close_leaves_the_first_to_finish():
 
     await first  # raised InvalidStateError when the wait was not shielded
     assert pc.connectionState == "closed"
+
+
+async def test_closing_while_it_connects_leaves_no_unretrieved_failure():
+    """Hanging up as the call comes up: aiortc's own task connecting the transports
+    finds them closed and fails, and asyncio logged "Task exception was never
+    retrieved" (InvalidStateError) at ERROR, a traceback after a clean hang-up."""
+    reported: list[dict] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        for pc in (offerer, answerer):
+            pc.addTransceiver("audio")
+            pc.addTransceiver("video")
+        ice_done = asyncio.Event()
+
+        @answerer.on("iceconnectionstatechange")
+        def checked() -> None:
+            if answerer.iceConnectionState == "completed":
+                ice_done.set()
+
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        async with asyncio.timeout(10):
+            await ice_done.wait()
+        # Now, before the DTLS handshake is through: the connect task is at it.
+        assert answerer.connectionState == "connecting"
+        await close_peer_connection(answerer)
+        await asyncio.sleep(0.1)
+        gc.collect()  # a failed task nobody awaited is reported as it is collected
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+        await offerer.close()
+    assert [context.get("message") for context in reported] == []

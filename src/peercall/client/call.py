@@ -40,10 +40,13 @@ from peercall.client.peer import PeerLink
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
 from peercall.client.signaling import ResumableSignaling, SignalingConnection
 from peercall.client.stats import PeerStats
+from peercall.config import IceServer
 
 logger = logging.getLogger(__name__)
 
 JOIN_TIMEOUT = 15.0
+# When ICE servers are renewed: at this share of their credentials' life.
+ICE_RENEWAL_AT = 0.8
 _END = object()  # closes every event stream
 
 
@@ -156,6 +159,8 @@ class Call:
         )
         self._state_before_loss: CallState | None = None
         self._ice_servers = joined.ice_servers
+        self._ice_servers_expire_in = joined.ice_servers_expire_in
+        self._ice_renewal: asyncio.TimerHandle | None = None
         self._ice_transport_policy = joined.ice_transport_policy
         self._already_there = [peer.peer_id for peer in joined.peers]
         self._media = media
@@ -261,6 +266,7 @@ class Call:
 
     def _start(self) -> None:
         self._reader = asyncio.create_task(self._read_server(), name="peercall-signaling")
+        self._use_ice_servers(self._ice_servers, self._ice_servers_expire_in)
         if self._already_there:
             # The people here offer to us; their offers follow `joined`.
             self._set_state(CallState.CONNECTING)
@@ -273,7 +279,9 @@ class Call:
             self._state_before_loss = self._state
         self._set_state(CallState.SERVER_RECONNECTING)
 
-    def _server_back(self) -> None:
+    def _server_back(self, resumed: wire.Resumed) -> None:
+        if resumed.ice_servers:
+            self._use_ice_servers(resumed.ice_servers, resumed.ice_servers_expire_in)
         self._set_state(self._state_before_loss or CallState.CONNECTING)
         self._update_state()
 
@@ -302,6 +310,8 @@ class Call:
                 | wire.RelayedEndOfCandidates()
             ):
                 self._on_signal(message)
+            case wire.IceServers(ice_servers=servers, ice_servers_expire_in=expire_in):
+                self._use_ice_servers(servers, expire_in)
             case wire.Error(code=code, message=text):
                 logger.warning("the server refused a message: %s (%s)", text, code)
             case wire.Left():
@@ -353,6 +363,28 @@ class Call:
             logger.debug("dropping a signal of a closed session")
             return
         link.receive(message)
+
+    def _use_ice_servers(self, servers: list[IceServer], expire_in: int | None) -> None:
+        """ICE servers for the peer connections made from now on, renewed before their
+        TURN credentials expire: coturn refuses new relays with an expired one, so
+        whoever came later than they last could not reach us through it. (aiortc
+        has no ICE restart: connections made already keep what they have.)"""
+        self._ice_servers = servers
+        if self._ice_renewal is not None:
+            self._ice_renewal.cancel()
+            self._ice_renewal = None
+        if expire_in:
+            loop = asyncio.get_running_loop()
+            renew_in = expire_in * ICE_RENEWAL_AT
+            self._ice_renewal = loop.call_later(renew_in, self._renew_ice_servers)
+
+    def _renew_ice_servers(self) -> None:
+        self._ice_renewal = None
+        self._spawn(self._ask_for_ice_servers())
+
+    async def _ask_for_ice_servers(self) -> None:
+        with contextlib.suppress(ServerUnreachable):  # `resumed` brings new ones
+            await self._signaling.send(wire.RenewIceServers())
 
     def _make_open_offer(self) -> None:
         if self._open_link is None:
@@ -441,6 +473,8 @@ class Call:
         task.add_done_callback(self._tasks.discard)
 
     async def _shut_down(self) -> None:
+        if self._ice_renewal is not None:
+            self._ice_renewal.cancel()
         if self._reader is not None:
             self._reader.cancel()
         links = [*self._links.values(), *([self._open_link] if self._open_link else [])]

@@ -106,8 +106,37 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
     when its DTLS ends, and a second `close()` waits on the first one's future: had
     that wait been cancelled (hanging up cancels the closes a call has under way),
     the future would be cancelled with it, and aiortc's own close would then fail
-    ("Task exception was never retrieved: InvalidStateError")."""
+    ("Task exception was never retrieved: InvalidStateError").
+
+    The same error comes from aiortc's task that connects `pc` when we close it while
+    it connects (hanging up as the call comes up): it then finds the ICE transport
+    closed. That failure is ours, on purpose, so it is taken here, not logged."""
+    for task in _connect_tasks_of(pc):
+        task.add_done_callback(_take_failure)
     await asyncio.shield(pc.close())
+
+
+# aiortc's coroutine that starts a peer connection's transports once both descriptions
+# are set (`RTCPeerConnection.__connect`, name-mangled): its tasks are aiortc's own.
+_AIORTC_CONNECT = "RTCPeerConnection.__connect"
+
+
+def _connect_tasks_of(pc: RTCPeerConnection) -> list[asyncio.Task[object]]:
+    return [task for task in asyncio.all_tasks() if _connects(task.get_coro(), pc)]
+
+
+def _connects(coroutine: object, pc: RTCPeerConnection) -> bool:
+    frame = getattr(coroutine, "cr_frame", None)  # None once finished
+    return (
+        getattr(coroutine, "__qualname__", "") == _AIORTC_CONNECT
+        and frame is not None
+        and frame.f_locals.get("self") is pc
+    )
+
+
+def _take_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio no longer reports it
 
 
 class PeerLink:

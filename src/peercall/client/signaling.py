@@ -96,7 +96,7 @@ class ResumableSignaling:
         joined: Joined,
         *,
         on_lost: Callable[[], None],
-        on_resumed: Callable[[], None],
+        on_resumed: Callable[[Resumed], None],
     ) -> None:
         self._url = url
         self._connection: SignalingConnection | None = connection
@@ -204,7 +204,7 @@ class ResumableSignaling:
                 raise ServerUnreachable("The server could not give our place in the call back.")
             self._connection = connection
             await self._send_unconfirmed(reply.last_received)
-            self._on_resumed()
+            self._on_resumed(reply)
             return
         raise ServerUnreachable("The connection to the server was lost.")
 

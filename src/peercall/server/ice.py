@@ -36,3 +36,11 @@ def ice_servers_for(settings: Settings, peer_id: str, now: float | None = None) 
         username, password = settings.turn_username, settings.turn_password
     servers.append(IceServer(urls=list(settings.turn_urls), username=username, credential=password))
     return servers
+
+
+def ice_servers_expire_in(settings: Settings) -> int | None:
+    """Seconds the credentials of `ice_servers_for` last; None when they never expire
+    (no TURN server, or a static username and password)."""
+    if settings.turn_urls and settings.turn_secret:
+        return settings.turn_credential_seconds
+    return None

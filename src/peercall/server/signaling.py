@@ -25,6 +25,7 @@ from peercall.protocol import (
     ClientMessage,
     EndOfCandidates,
     ErrorCode,
+    IceServers,
     Join,
     Joined,
     Leave,
@@ -37,12 +38,13 @@ from peercall.protocol import (
     Pong,
     PreparedAnswer,
     ProtocolError,
+    RenewIceServers,
     Resume,
     Resumed,
     error_message,
 )
 from peercall.server.connection import POLICY_VIOLATION, Connection, SwitchingProtocols
-from peercall.server.ice import ice_servers_for
+from peercall.server.ice import ice_servers_expire_in, ice_servers_for
 from peercall.server.limits import (
     ConnectionCounter,
     FailedLookupGuard,
@@ -261,6 +263,14 @@ class SignalingHub:
             case Ack(seq=seq):
                 _, peer_id = self._place_of(connection)
                 await self.coordinator.acknowledge(peer_id, seq)
+            case RenewIceServers():
+                _, peer_id = self._place_of(connection)
+                connection.send(
+                    IceServers(
+                        ice_servers=ice_servers_for(self.settings, peer_id),
+                        ice_servers_expire_in=ice_servers_expire_in(self.settings),
+                    )
+                )
             case _:
                 assert_never(message)
 
@@ -289,6 +299,7 @@ class SignalingHub:
                 offers=offers,
                 ice_servers=ice_servers_for(self.settings, new_peer_id()),
                 ice_transport_policy=self.settings.ice_transport_policy,
+                ice_servers_expire_in=ice_servers_expire_in(self.settings),
             )
         )
 
@@ -311,6 +322,7 @@ class SignalingHub:
                 resume_seconds=self.settings.resume_seconds,
                 ping_seconds=min(20.0, self.settings.idle_seconds / 3),
                 answered=entry.answered,
+                ice_servers_expire_in=ice_servers_expire_in(self.settings),
             )
         )
         # Now what the others had for it (an open offer), after its `joined`.
@@ -342,7 +354,13 @@ class SignalingHub:
         )
         connection.call_id, connection.peer_id = message.call_id, message.peer_id
         connection.send(
-            Resumed(call_id=message.call_id, peer_id=message.peer_id, last_received=last_received)
+            Resumed(
+                call_id=message.call_id,
+                peer_id=message.peer_id,
+                last_received=last_received,
+                ice_servers=ice_servers_for(self.settings, message.peer_id),
+                ice_servers_expire_in=ice_servers_expire_in(self.settings),
+            )
         )
         # Then every numbered message it missed, in order, and new ones after them.
         await self.coordinator.attach(message.peer_id, connection, after_seq=message.last_seq)

@@ -26,6 +26,8 @@ const OPEN_OFFER_DELAY_MS = 1000;
 // The answers a join carries stay well under the server's message limit (64 KiB
 // by default); the open offers left out are answered after joining, as usual.
 const MAX_PREPARED_ANSWER_CHARS = 40000;
+// When ICE servers are renewed: at this share of their credentials' life.
+const ICE_RENEWAL_AT = 0.8;
 
 /** Runs `work` once the tasks already waiting (messages received) have run. */
 function afterPendingWork(work) {
@@ -45,6 +47,7 @@ export class CallSession extends EventTarget {
   #prepared = new Map(); // peer id -> PeerLink answering their open offer, before we join
   #heldBack = new Map(); // prepared PeerLink -> what it told before it was the call's
   #joining = false;
+  #iceRenewalTimer = null;
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -98,7 +101,7 @@ export class CallSession extends EventTarget {
     this.#name = name;
     this.peerId = joined.peer_id;
     this.capacity = joined.capacity;
-    this.iceServers = joined.ice_servers;
+    this.#useIceServers(joined);
     this.iceTransportPolicy = joined.ice_transport_policy ?? "all";
     const adopted = this.#adoptPrepared(joined.answered ?? []);
     // The people already here offer to us; their offers follow `joined` (those we
@@ -254,10 +257,12 @@ export class CallSession extends EventTarget {
       if (this.state !== CallState.SERVER_LOST) this.#stateBeforeLoss = this.state;
       this.#setState(CallState.SERVER_LOST);
     });
-    on("resumed", () => {
+    on("resumed", (resumed) => {
+      if (resumed.ice_servers) this.#useIceServers(resumed);
       this.#setState(this.#stateBeforeLoss ?? CallState.CONNECTING);
       this.#updateState();
     });
+    on("ice-servers", (message) => this.#useIceServers(message));
     on("resumefailed", () => this.#rejoin());
   }
 
@@ -411,7 +416,24 @@ export class CallSession extends EventTarget {
     link.receive(message);
   }
 
+  /**
+   * ICE servers for every peer connection from now on (`joined`, `resumed`, or the
+   * answer to `renew-ice-servers`), renewed before their TURN credentials expire:
+   * coturn keeps a relay made in time but refuses new ones, so without this nobody
+   * who came an hour later could reach us through it.
+   */
+  #useIceServers({ ice_servers: iceServers, ice_servers_expire_in: expireIn }) {
+    this.iceServers = iceServers;
+    for (const link of this.#allLinks()) link.setIceServers(iceServers);
+    clearTimeout(this.#iceRenewalTimer);
+    if (!expireIn) return;
+    // Well before they expire; if the socket is down then, `resumed` brings new ones.
+    const renewal = () => this.signaling.send({ type: "renew-ice-servers" });
+    this.#iceRenewalTimer = setTimeout(renewal, expireIn * ICE_RENEWAL_AT * 1000);
+  }
+
   #closeAll() {
+    clearTimeout(this.#iceRenewalTimer);
     clearTimeout(this.#openOfferTimer);
     this.#closePrepared();
     for (const link of this.#links.values()) link.close();

@@ -180,6 +180,17 @@ export class PeerLink extends EventTarget {
     });
   }
 
+  /** ICE servers for what this connection gathers from now on (an ICE restart):
+   * fresh TURN credentials replace ones about to expire. */
+  setIceServers(iceServers) {
+    if (this.pc.signalingState === "closed") return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (error) {
+      console.warn("peercall: could not renew the ICE servers", error);
+    }
+  }
+
   /** At most `bitsPerSecond` of video to this person (null: no cap). See bandwidth.js. */
   setVideoBitrateCap(bitsPerSecond) {
     this.#videoBitrateCap = bitsPerSecond;
