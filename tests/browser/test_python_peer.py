@@ -116,3 +116,19 @@ def test_files_go_between_the_browser_and_python(
     page.get_by_role("button", name="Hang up").click()
     assert python.wait() == 0, python.stderr
     assert "Traceback" not in python.stderr
+
+
+def test_the_page_and_python_tell_each_other_what_they_send(
+    server: ServerProcess, new_page, python_peers
+):
+    """A receive-only Python peer sends no sound and no picture: the page says so
+    rather than show a black tile, and Python hears of the page's mute button."""
+    page = new_page()
+    link = start_call(page, server)
+    python = python_peers(link)  # no media: receive only
+    expect(status(page)).to_have_text("Connected", timeout=20_000)
+    expect(page.get_by_text("Their camera is off")).to_be_visible()
+    expect(page.get_by_text("Their microphone is muted")).to_be_visible()
+    python.wait_for_line("^Their microphone is on and their camera is on$")
+    page.get_by_role("button", name="Mute").click()
+    python.wait_for_line("^Their microphone is muted and their camera is on$")

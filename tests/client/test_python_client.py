@@ -18,6 +18,7 @@ from peercall.client import (
     MessageReceived,
     PeerJoined,
     PeerLeft,
+    PeerMediaChanged,
     ServerUnreachable,
     StateChanged,
     TrackReceived,
@@ -337,3 +338,19 @@ async def test_someone_who_comes_after_the_credentials_expired_gets_through_the_
             await call.hang_up()
     finally:
         server.stop()
+
+
+async def test_each_side_learns_whether_the_other_sends_sound_and_picture(
+    server: ServerProcess, calls
+):
+    """As the page says it on the data channel (`media-state`): a receive-only client
+    sends neither, so the other side can say so rather than show a black picture."""
+    link = await create_call(server.url)
+    watcher = await calls(link, test_pattern=False)
+    watcher_events = watcher.events()
+    sender = await calls(link)
+    sender_events = sender.events()
+    told_watcher = await next_event(watcher_events, PeerMediaChanged)
+    assert told_watcher == PeerMediaChanged(peer_id=sender.peer_id, audio=True, video=True)
+    told_sender = await next_event(sender_events, PeerMediaChanged)
+    assert told_sender == PeerMediaChanged(peer_id=watcher.peer_id, audio=False, video=False)

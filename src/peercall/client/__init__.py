@@ -34,6 +34,7 @@ from peercall.client.events import (
     MessageReceived,
     PeerJoined,
     PeerLeft,
+    PeerMediaChanged,
     StateChanged,
     TrackReceived,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "PasscodeRequired",
     "PeerJoined",
     "PeerLeft",
+    "PeerMediaChanged",
     "PeerStats",
     "ReceivedTrackStats",
     "ServerUnreachable",

@@ -30,6 +30,7 @@ from peercall.client.events import (
     MessageReceived,
     PeerJoined,
     PeerLeft,
+    PeerMediaChanged,
     StateChanged,
     TrackReceived,
 )
@@ -433,6 +434,11 @@ class Call:
             MessageReceived(
                 peer_id=link.remote_id or "", text=message.text, sent_at=message.sent_at_datetime
             )
+        )
+
+    def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None:
+        self._emit(
+            PeerMediaChanged(peer_id=link.remote_id or "", audio=state.audio, video=state.video)
         )
 
     def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None:

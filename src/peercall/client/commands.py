@@ -27,6 +27,7 @@ from peercall.client.events import (
     FileReceived,
     MessageReceived,
     PeerJoined,
+    PeerMediaChanged,
     StateChanged,
 )
 from peercall.client.files import read_file_to_send, save_file
@@ -204,6 +205,9 @@ async def _follow_events(
                 say(f"{printable(name) or 'Someone'} joined")
             case MessageReceived(text=text):
                 say(f"Message: {printable(text)}")
+            case PeerMediaChanged(audio=audio, video=video):
+                microphone, camera = "on" if audio else "muted", "on" if video else "off"
+                say(f"Their microphone is {microphone} and their camera is {camera}")
             case FileReceived(name=name, data=data):
                 what = await saved(data, name, options)
                 say(f"File: {printable(name)} ({len(data)} bytes){what}")

@@ -47,7 +47,15 @@ class FileEnd(msgspec.Struct, tag="file-end", tag_field="type", frozen=True):
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-ChannelMessage = ChatText | FileStart | FileEnd
+class MediaState(msgspec.Struct, tag="media-state", tag_field="type", frozen=True):
+    """Whether the sender sends sound and a picture, so that the other side can show
+    "muted" or "camera off" rather than silence or a black picture."""
+
+    audio: bool
+    video: bool
+
+
+ChannelMessage = ChatText | FileStart | FileEnd | MediaState
 
 _decoder = msgspec.json.Decoder(ChannelMessage)
 _encoder = msgspec.json.Encoder()

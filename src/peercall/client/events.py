@@ -71,6 +71,17 @@ class MessageReceived:
 
 
 @dataclass(frozen=True)
+class PeerMediaChanged:
+    """What `peer_id` sends now: sound (`audio`: a microphone, not muted) and a
+    picture (`video`: a camera that is on, or a shared screen). Comes once their
+    data channel opens, then on every change."""
+
+    peer_id: str
+    audio: bool
+    video: bool
+
+
+@dataclass(frozen=True)
 class FileReceived:
     """A whole file from `peer_id`: exactly the bytes its sender announced. `name` is
     the sender's and may be anything: see `safe_file_name` before saving it."""
@@ -95,6 +106,7 @@ CallEvent = (
     | PeerLeft
     | TrackReceived
     | MessageReceived
+    | PeerMediaChanged
     | FileReceived
     | FileFailed
 )

@@ -69,6 +69,7 @@ class LinkObserver(Protocol):
     def link_state_changed(self, link: PeerLink) -> None: ...
     def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None: ...
     def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None: ...
+    def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None: ...
     def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None: ...
     def link_file_failed(
         self, link: PeerLink, start: datachannel.FileStart, reason: str
@@ -193,7 +194,7 @@ class PeerLink:
         )
         self._channel_open.clear()
         self._files = self._new_file_assembler()
-        channel.on("open", self._channel_open.set)
+        channel.on("open", lambda: self._on_channel_open(channel))
         channel.on("message", self._on_channel_message)
         channel.on("close", self._files.abort)
         for kind in MEDIA_KINDS:
@@ -206,6 +207,19 @@ class PeerLink:
         pc.on("track", lambda track: self._observer.link_track(self, track))
         pc.on("connectionstatechange", lambda: self._observer.link_state_changed(self))
         return pc, channel
+
+    def _on_channel_open(self, channel: RTCDataChannel) -> None:
+        self._channel_open.set()
+        # What we send, as the page says it (a receive-only client sends neither):
+        # without it the page showed a black picture and nothing to say why.
+        channel.send(datachannel.encode(self.media_state))
+
+    @property
+    def media_state(self) -> datachannel.MediaState:
+        def sends(kind: str) -> bool:
+            return getattr(self._media, kind, None) is not None
+
+        return datachannel.MediaState(audio=sends("audio"), video=sends("video"))
 
     def _new_file_assembler(self) -> FileAssembler:
         return FileAssembler(
@@ -220,6 +234,8 @@ class PeerLink:
         match datachannel.decode_message(data):
             case datachannel.ChatText() as message:
                 self._observer.link_message(self, message)
+            case datachannel.MediaState() as state:
+                self._observer.link_media_state(self, state)
             case datachannel.FileStart() as start:
                 self._files.start(start)
             case datachannel.FileEnd() as end:
