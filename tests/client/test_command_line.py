@@ -9,7 +9,14 @@ from pathlib import Path
 import av
 import pytest
 
-from peercall.client import CallState, MediaSource, TrackReceived, WrongPasscode, join
+from peercall.client import (
+    CallState,
+    MediaSource,
+    PeerMediaChanged,
+    TrackReceived,
+    WrongPasscode,
+    join,
+)
 from tests.client.checks import next_event, watch
 from tests.clients import run_peercall
 from tests.conftest import ONE_TO_ONE
@@ -210,3 +217,15 @@ async def test_stats_prints_bit_rates_round_trip_and_losses(server, python_peers
             guest.stop()
     finally:
         media.close()
+
+
+async def test_the_others_are_told_when_a_played_file_ends(server, python_peers, short_film):
+    """Its last picture would stay on their screen: they are told there is none."""
+    link = new_call(server)
+    async with await join(link) as watcher:
+        events = watcher.events()
+        python_peers(link, "--play", str(short_film))
+        playing = await next_event(events, PeerMediaChanged)
+        assert (playing.audio, playing.video) == (False, True)  # the film has no sound
+        ended = await next_event(events, PeerMediaChanged)  # after its three seconds
+        assert (ended.audio, ended.video) == (False, False)

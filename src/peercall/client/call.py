@@ -267,6 +267,10 @@ class Call:
 
     def _start(self) -> None:
         self._reader = asyncio.create_task(self._read_server(), name="peercall-signaling")
+        for source in (self._media.audio, self._media.video) if self._media else ():
+            # A played file or a capture device can end by itself: say so.
+            if source is not None:
+                source.on("ended", self._media_changed)
         self._use_ice_servers(self._ice_servers, self._ice_servers_expire_in)
         if self._already_there:
             # The people here offer to us; their offers follow `joined`.
@@ -435,6 +439,10 @@ class Call:
                 peer_id=link.remote_id or "", text=message.text, sent_at=message.sent_at_datetime
             )
         )
+
+    def _media_changed(self) -> None:
+        for link in [*self._links.values(), *([self._open_link] if self._open_link else [])]:
+            link.send_media_state()
 
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None:
         self._emit(

@@ -214,10 +214,16 @@ class PeerLink:
         # without it the page showed a black picture and nothing to say why.
         channel.send(datachannel.encode(self.media_state))
 
+    def send_media_state(self) -> None:
+        """Tells the other side what we send now (a played file has ended, say)."""
+        if self.channel.readyState == "open":
+            self.channel.send(datachannel.encode(self.media_state))
+
     @property
     def media_state(self) -> datachannel.MediaState:
         def sends(kind: str) -> bool:
-            return getattr(self._media, kind, None) is not None
+            source = getattr(self._media, kind, None)
+            return source is not None and source.readyState == "live"
 
         return datachannel.MediaState(audio=sends("audio"), video=sends("video"))
 
