@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests.integration.client import TestClient
+from tests.integration.test_resume import resume
 from tests.integration.test_turn_credentials import relay_candidates
 from tests.servers import ServerProcess
 from tests.turn import TurnServer
@@ -77,16 +78,7 @@ async def test_a_resumed_member_gets_fresh_credentials(turn_server):
     joined = await bob.join(call_id)
     await bob.close()
     await asyncio.sleep(1.1)
-    again = await TestClient.connect(turn_server.ws_url)
-    await again.send(
-        {
-            "type": "resume",
-            "call_id": call_id,
-            "peer_id": bob.peer_id,
-            "resume_token": bob.resume_token,
-            "last_seq": bob.last_seq,
-        }
-    )
+    again = await resume(bob, turn_server, call_id)
     resumed = await again.expect("resumed")
     assert resumed["ice_servers_expire_in"] == CREDENTIAL_SECONDS
     expiry, user, _ = turn_credential(resumed)

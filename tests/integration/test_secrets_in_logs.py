@@ -7,6 +7,7 @@ import sqlite3
 import httpx
 
 from tests.integration.client import TestClient
+from tests.integration.test_resume import resume
 from tests.servers import ServerProcess
 
 TURN_SECRET = "turn-shared-secret-0123456789"
@@ -34,16 +35,7 @@ async def test_no_secret_is_logged_even_at_debug_level(tmp_path):
         await alice.send({"type": "offer", "to": bob.peer_id, "session": "s", "sdp": "v=0"})
         await bob.expect("offer")
         await bob.close()  # dropped, then resumed on a new connection
-        again = await TestClient.connect(server.ws_url)
-        await again.send(
-            {
-                "type": "resume",
-                "call_id": call_id,
-                "peer_id": bob.peer_id,
-                "resume_token": bob.resume_token,
-                "last_seq": bob.last_seq,
-            }
-        )
+        again = await resume(bob, server, call_id)
         await again.expect("resumed")
         async with httpx.AsyncClient() as http:
             listing = await http.get(
