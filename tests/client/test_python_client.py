@@ -354,3 +354,49 @@ async def test_each_side_learns_whether_the_other_sends_sound_and_picture(
     assert told_watcher == PeerMediaChanged(peer_id=sender.peer_id, audio=True, video=True)
     told_sender = await next_event(sender_events, PeerMediaChanged)
     assert told_sender == PeerMediaChanged(peer_id=watcher.peer_id, audio=False, video=False)
+
+
+async def test_muting_and_turning_video_off_send_silence_and_black_and_say_so(
+    server: ServerProcess, calls
+):
+    """As a browser's Mute and Camera off: same senders (nothing renegotiated),
+    silence and a black picture, and the other side is told."""
+    link = await create_call(server.url)
+    speaker = await calls(link)
+    listener = await calls(link, test_pattern=False)
+    events = listener.events()
+    tracks = await received_tracks(events)
+    assert await next_event(events, PeerMediaChanged) == PeerMediaChanged(
+        peer_id=speaker.peer_id, audio=True, video=True
+    )
+    async with asyncio.timeout(TIMEOUT):
+        assert (await listen(tracks["audio"])).rms > 0.05
+        assert (await watch(tracks["video"])).luma_spread > 100  # the bars
+
+    speaker.set_muted(True)
+    speaker.set_video_off(True)
+    assert (speaker.muted, speaker.video_off) == (True, True)
+    muted = await next_event(events, PeerMediaChanged)
+    assert (muted.audio, muted.video) == (False, True)
+    assert await next_event(events, PeerMediaChanged) == PeerMediaChanged(
+        peer_id=speaker.peer_id, audio=False, video=False
+    )
+    async with asyncio.timeout(TIMEOUT):
+        await listen(tracks["audio"], 0.5)  # what was on its way when muted
+        assert (await listen(tracks["audio"])).rms < 0.001
+        await watch(tracks["video"], 15)
+        assert (await watch(tracks["video"])).luma_spread < 10
+
+    speaker.set_muted(False)
+    speaker.set_video_off(False)
+    await next_event(events, PeerMediaChanged)
+    assert await next_event(events, PeerMediaChanged) == PeerMediaChanged(
+        peer_id=speaker.peer_id, audio=True, video=True
+    )
+    async with asyncio.timeout(TIMEOUT):
+        await listen(tracks["audio"], 0.5)
+        heard = await listen(tracks["audio"])
+        assert heard.rms > 0.05
+        assert abs(heard.frequency - TONE_HZ) < 20
+        await watch(tracks["video"], 15)
+        assert (await watch(tracks["video"])).luma_spread > 100

@@ -36,7 +36,7 @@ from peercall.client.events import (
 )
 from peercall.client.files import read_file_to_send
 from peercall.client.links import CallLink, parse_call_link, server_base_url
-from peercall.client.media import MediaSource
+from peercall.client.media import MediaSource, SwitchableTrack, sends_its_own
 from peercall.client.peer import PeerLink
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
 from peercall.client.signaling import ResumableSignaling, SignalingConnection
@@ -44,6 +44,7 @@ from peercall.client.stats import PeerStats
 from peercall.config import IceServer
 
 logger = logging.getLogger(__name__)
+
 
 JOIN_TIMEOUT = 15.0
 # When ICE servers are renewed: at this share of their credentials' life.
@@ -165,6 +166,16 @@ class Call:
         self._ice_transport_policy = joined.ice_transport_policy
         self._already_there = [peer.peer_id for peer in joined.peers]
         self._media = media
+        # What the peer connections send: the media's tracks, each of which can be
+        # switched off (`set_muted`, `set_video_off`).
+        self._outgoing = (
+            MediaSource(
+                audio=SwitchableTrack(media.audio) if media.audio else None,
+                video=SwitchableTrack(media.video) if media.video else None,
+            )
+            if media
+            else None
+        )
         self._recorder = recorder
         self._relay = MediaRelay()  # lets one source feed many peer connections (and readers)
         self._links: dict[str, PeerLink] = {}
@@ -207,6 +218,30 @@ class Call:
 
     async def wait_connected(self) -> None:
         await self.wait_for_state(CallState.CONNECTED)
+
+    @property
+    def muted(self) -> bool:
+        return self._outgoing is None or not sends_its_own(self._outgoing.audio)
+
+    @property
+    def video_off(self) -> bool:
+        return self._outgoing is None or not sends_its_own(self._outgoing.video)
+
+    def set_muted(self, muted: bool) -> None:
+        """Sends silence instead of our sound (True), or our sound again (False), as a
+        browser's mute does; everybody is told, and their page shows us muted. No-op
+        without a sound to send."""
+        self._switch(self._outgoing.audio if self._outgoing else None, not muted)
+
+    def set_video_off(self, off: bool) -> None:
+        """Sends a black picture instead of ours (True), or ours again (False), as a
+        browser's camera off does; everybody is told, and their page says so."""
+        self._switch(self._outgoing.video if self._outgoing else None, not off)
+
+    def _switch(self, track: MediaStreamTrack | None, enabled: bool) -> None:
+        if isinstance(track, SwitchableTrack) and track.enabled != enabled:
+            track.enabled = enabled
+            self._media_changed()
 
     async def send_text(self, text: str) -> None:
         """Sends a chat message to everybody connected (waiting for the channel to open)."""
@@ -403,7 +438,7 @@ class Call:
             session=session,
             ice_servers=self._ice_servers,
             ice_transport_policy=self._ice_transport_policy,
-            media=self._media,
+            media=self._outgoing,
             relay=self._relay,
             send=self._send_signal,
             observer=self,
@@ -487,6 +522,8 @@ class Call:
         task.add_done_callback(self._tasks.discard)
 
     async def _shut_down(self) -> None:
+        if self._outgoing is not None:
+            self._outgoing.close()  # ours; the media itself is the caller's
         if self._ice_renewal is not None:
             self._ice_renewal.cancel()
         if self._reader is not None:

@@ -100,6 +100,54 @@ class ToneAudio(MediaStreamTrack):
         return frame
 
 
+class SwitchableTrack(MediaStreamTrack):
+    """`source` as sent in a call, which can be switched off and on again: while
+    `enabled` is False it sends silence or a black picture, of the same shape and
+    timing, as a browser does for a track that is not enabled (its mute and camera
+    off). The peer connections keep their senders: nothing is renegotiated."""
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.enabled = True
+        self._source = source
+        source.on("ended", self.stop)
+
+    async def recv(self) -> av.AudioFrame | av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._source.recv()
+        if self.enabled:
+            return frame
+        blank = _silence(frame) if isinstance(frame, av.AudioFrame) else _black(frame)
+        blank.pts, blank.time_base = frame.pts, frame.time_base
+        return blank
+
+
+def sends_its_own(track: MediaStreamTrack | None) -> bool:
+    """Whether `track` sends something of its own: there, not ended, not switched off."""
+    return track is not None and track.readyState == "live" and getattr(track, "enabled", True)
+
+
+def _silence(frame: av.AudioFrame) -> av.AudioFrame:
+    silent = av.AudioFrame(
+        format=frame.format.name, layout=frame.layout.name, samples=frame.samples
+    )
+    for plane in silent.planes:
+        plane.update(bytes(plane.buffer_size))
+    silent.sample_rate = frame.sample_rate
+    return silent
+
+
+def _black(frame: av.VideoFrame) -> av.VideoFrame:
+    black = av.VideoFrame(frame.width, frame.height, "yuv420p")
+    luma, *chroma = black.planes
+    luma.update(bytes([16]) * luma.buffer_size)  # video black, not below it
+    for plane in chroma:
+        plane.update(bytes([128]) * plane.buffer_size)
+    return black
+
+
 class MediaSource:
     """The tracks to send in a call (either may be None), and what must be closed after."""
 

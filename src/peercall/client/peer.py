@@ -34,7 +34,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from peercall.client import datachannel
 from peercall.client.files import FileAssembler, file_start, send_file
-from peercall.client.media import MediaSource
+from peercall.client.media import MediaSource, sends_its_own
 from peercall.client.stats import PeerStats, peer_stats
 from peercall.config import IceServer
 from peercall.protocol import (
@@ -221,11 +221,11 @@ class PeerLink:
 
     @property
     def media_state(self) -> datachannel.MediaState:
-        def sends(kind: str) -> bool:
-            source = getattr(self._media, kind, None)
-            return source is not None and source.readyState == "live"
-
-        return datachannel.MediaState(audio=sends("audio"), video=sends("video"))
+        media = self._media
+        return datachannel.MediaState(
+            audio=sends_its_own(media.audio if media else None),
+            video=sends_its_own(media.video if media else None),
+        )
 
     def _new_file_assembler(self) -> FileAssembler:
         return FileAssembler(
