@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -400,3 +402,21 @@ async def test_muting_and_turning_video_off_send_silence_and_black_and_say_so(
         assert abs(heard.frequency - TONE_HZ) < 20
         await watch(tracks["video"], 15)
         assert (await watch(tracks["video"])).luma_spread > 100
+
+
+async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
+    server: ServerProcess, calls
+):
+    """`async for event in call.events(): ... break` drops the stream: the call kept
+    it, with every later event in it (received files' bytes too), for good."""
+    first, second = await connected_pair(server, calls)
+    stream = second.events()
+    queue = weakref.ref(stream.queue)
+    await first.send_text("one")
+    assert (await next_event(stream, MessageReceived)).text == "one"
+    del stream
+    gc.collect()
+    assert queue() is None
+    kept = second.events()  # a stream still held goes on receiving
+    await first.send_text("two")
+    assert (await next_event(kept, MessageReceived)).text == "two"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
@@ -115,9 +116,11 @@ async def join(
 
 
 class EventStream:
-    """An async iterator over the events of one call, for one reader."""
+    """An async iterator over the events of one call, for one reader. The call holds
+    it weakly: a stream its reader has dropped (`async for ...: break`) stops
+    receiving, rather than keep every later event, received files included."""
 
-    def __init__(self, subscribers: list[asyncio.Queue[object]]) -> None:
+    def __init__(self, subscribers: weakref.WeakSet[EventStream]) -> None:
         self.queue: asyncio.Queue[object] = asyncio.Queue()
         self._subscribers = subscribers
 
@@ -133,8 +136,7 @@ class EventStream:
 
     def close(self) -> None:
         """Stops receiving events (done by itself when the call ends)."""
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(self.queue)
+        self._subscribers.discard(self)
 
 
 class Call:
@@ -180,7 +182,7 @@ class Call:
         self._relay = MediaRelay()  # lets one source feed many peer connections (and readers)
         self._links: dict[str, PeerLink] = {}
         self._open_link: PeerLink | None = None
-        self._subscribers: list[asyncio.Queue[object]] = []
+        self._subscribers: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
         # Until `_start` knows whether anybody is here.
         self._state = CallState.CONNECTING
@@ -206,7 +208,7 @@ class Call:
         """Everything that happens from this call on, until we hang up. Subscribes
         at once, so nothing between this call and the first `anext` is missed."""
         stream = EventStream(self._subscribers)
-        self._subscribers.append(stream.queue)
+        self._subscribers.add(stream)
         return stream
 
     async def wait_for_state(self, *states: CallState) -> CallState:
@@ -513,8 +515,8 @@ class Call:
         self._emit(StateChanged(state))
 
     def _emit(self, event: object) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+        for stream in list(self._subscribers):
+            stream.queue.put_nowait(event)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
