@@ -1,15 +1,19 @@
-"""Closing an aiortc peer connection twice, the second close cancelled (as hanging
-up cancels the closes a call has under way): aiortc's own close must still finish."""
+"""Closing what a Python client's call holds: its aiortc peer connections (closed
+twice, or while they connect, with nothing left failing unretrieved) and the tracks it
+wraps around the caller's media."""
 
 import asyncio
 import gc
 
 from aiortc import RTCPeerConnection
 
+from peercall.client.media import SwitchableTrack, ToneAudio
 from peercall.client.peer import close_peer_connection
 
 
 async def test_a_cancelled_second_close_leaves_the_first_to_finish():
+    """The second close cancelled, as hanging up cancels the closes a call has under
+    way: aiortc's own close must still finish."""
     pc = RTCPeerConnection()
     pc.addTransceiver("audio")
     pc.createDataChannel("chat")
@@ -59,3 +63,18 @@ async def test_closing_while_it_connects_leaves_no_unretrieved_failure():
         loop.set_exception_handler(None)
         await offerer.close()
     assert [context.get("message") for context in reported] == []
+
+
+def test_a_switchable_track_lets_go_of_its_source_when_stopped():
+    """A MediaSource can serve one call after another: a call's own wrapper must not
+    stay attached to it (and be kept alive by it) once the call is over."""
+    source = ToneAudio()
+    track = SwitchableTrack(source)
+    assert source.listeners("ended")
+    track.stop()
+    track.stop()  # twice is fine
+    assert source.listeners("ended") == []
+    assert source.readyState == "live"  # the caller's, still
+    ended = SwitchableTrack(source)
+    source.stop()  # the source ending ends the wrapper
+    assert ended.readyState == "ended"

@@ -46,7 +46,6 @@ from peercall.config import IceServer
 
 logger = logging.getLogger(__name__)
 
-
 JOIN_TIMEOUT = 15.0
 # When ICE servers are renewed: at this share of their credentials' life.
 ICE_RENEWAL_AT = 0.8
@@ -304,10 +303,10 @@ class Call:
 
     def _start(self) -> None:
         self._reader = asyncio.create_task(self._read_server(), name="peercall-signaling")
-        for source in (self._media.audio, self._media.video) if self._media else ():
-            # A played file or a capture device can end by itself: say so.
-            if source is not None:
-                source.on("ended", self._media_changed)
+        for track in (self._outgoing.audio, self._outgoing.video) if self._outgoing else ():
+            # Ends with its source: a played file over, a capture device gone. Say so.
+            if track is not None:
+                track.on("ended", self._media_changed)
         self._use_ice_servers(self._ice_servers, self._ice_servers_expire_in)
         if self._already_there:
             # The people here offer to us; their offers follow `joined`.
@@ -524,8 +523,6 @@ class Call:
         task.add_done_callback(self._tasks.discard)
 
     async def _shut_down(self) -> None:
-        if self._outgoing is not None:
-            self._outgoing.close()  # ours; the media itself is the caller's
         if self._ice_renewal is not None:
             self._ice_renewal.cancel()
         if self._reader is not None:
@@ -534,6 +531,9 @@ class Call:
         self._links.clear()
         self._open_link = None
         await asyncio.gather(*(link.close() for link in links))
+        if self._outgoing is not None:
+            # Ours (the media is the caller's), once no link is left to tell of it.
+            self._outgoing.close()
         if self._recorder is not None:
             await self._recorder.stop()
         for task in list(self._tasks):

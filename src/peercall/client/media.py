@@ -8,6 +8,7 @@ and a steady 440 Hz tone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import math
 import time
@@ -122,6 +123,12 @@ class SwitchableTrack(MediaStreamTrack):
         blank = _silence(frame) if isinstance(frame, av.AudioFrame) else _black(frame)
         blank.pts, blank.time_base = frame.pts, frame.time_base
         return blank
+
+    def stop(self) -> None:
+        # The source may outlive the call (a MediaSource used for the next one too).
+        with contextlib.suppress(KeyError):  # stopped already
+            self._source.remove_listener("ended", self.stop)
+        super().stop()
 
 
 def sends_its_own(track: MediaStreamTrack | None) -> bool:
