@@ -83,6 +83,24 @@ def test_a_browser_and_the_python_client_talk_through_the_relay(
         server.stop()
 
 
+# Keeps every RTCPeerConnection the page makes, to read their configuration.
+KEEP_PEER_CONNECTIONS = """
+const kept = [];
+Object.defineProperty(window, "keptPeerConnections", { value: kept });
+const Original = RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Original(...args);
+  kept.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = Original.prototype;
+"""
+# The TURN username of each open peer connection ("<expiry>:<peer id>").
+TURN_USERNAMES = """() => window.keptPeerConnections
+    .filter((pc) => pc.signalingState !== "closed")
+    .map((pc) => pc.getConfiguration().iceServers.find((server) => server.username).username)"""
+
+
 def test_someone_who_comes_after_the_credentials_expired_still_gets_through(
     tmp_path, turn, new_page
 ):
@@ -93,9 +111,14 @@ def test_someone_who_comes_after_the_credentials_expired_still_gets_through(
     server = relay_only_server(tmp_path, turn, PEERCALL_TURN_CREDENTIAL_SECONDS="10")
     try:
         host, guest = new_page(), new_page()
+        host.add_init_script(KEEP_PEER_CONNECTIONS)
         link = start_call(host, server)
         expect(status(host)).to_have_text("Waiting for someone to join")
+        (first_username,) = host.evaluate(TURN_USERNAMES)
         host.wait_for_timeout(12_000)  # the credentials of its `joined` have expired
+        # The peer connection made then has the new ones too, for an ICE restart.
+        (renewed_username,) = host.evaluate(TURN_USERNAMES)
+        assert int(renewed_username.split(":")[0]) > int(first_username.split(":")[0])
         join_call(guest, link)
         for page in (host, guest):
             expect(status(page)).to_have_text("Connected", timeout=30_000)
