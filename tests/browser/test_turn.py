@@ -132,3 +132,27 @@ def test_someone_who_comes_after_the_credentials_expired_still_gets_through(
         expect(host.get_by_role("alert")).to_be_hidden()  # nothing was refused
     finally:
         server.stop()
+
+
+def test_a_browser_and_python_connect_again_after_the_relay_restarts(
+    tmp_path, turn, new_page, python_peers
+):
+    """The relays the call went through are gone. The page restarts ICE, which aiortc
+    cannot take part in; the Python side replaces its broken peer connection with a
+    new one, which the page takes in place of the old."""
+    server = relay_only_server(tmp_path, turn)
+    try:
+        page = new_page()
+        link = start_call(page, server)
+        python = python_peers(link, "--test-pattern")
+        expect(status(page)).to_have_text("Connected", timeout=30_000)
+        python.wait_for_line("^Connected$", timeout=30)
+        turn.stop()
+        turn.start()  # same address and secret, no allocation left
+        expect(status(page)).to_have_text("Reconnecting", timeout=30_000)
+        python.wait_for_line("^Reconnecting$", timeout=60)
+        expect(status(page)).to_have_text("Connected", timeout=60_000)
+        assert_receives_video(page, within_seconds=10)
+        assert python.stdout.count("Connected\n") == 2, python.stdout
+    finally:
+        server.stop()

@@ -420,3 +420,41 @@ async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
     kept = second.events()  # a stream still held goes on receiving
     await first.send_text("two")
     assert (await next_event(kept, MessageReceived)).text == "two"
+
+
+async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, turn, calls):
+    """aiortc cannot restart ICE. Relay only, and the relay restarts: the relays the
+    call went through are gone, each peer connection fails (consent checks, ~30 s),
+    and both clients used to stay "Reconnecting" for good. A failed one is replaced,
+    with a new session; both start at once and agree on one (the impolite side's)."""
+    server = ServerProcess(
+        tmp_path / "data",
+        env={
+            "PEERCALL_TURN_URLS": turn.url,
+            "PEERCALL_TURN_SECRET": turn.secret,
+            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
+        },
+    ).start()
+    try:
+        link = await create_call(server.url)
+        first = await calls(link)
+        second = await calls(link)
+        async with asyncio.timeout(TIMEOUT):
+            await first.wait_connected()
+            await second.wait_connected()
+        turn.stop()
+        turn.start()  # same address and secret, no allocation left
+        events = second.events()  # the tracks of the peer connection to come
+        async with asyncio.timeout(90):
+            await second.wait_for_state(CallState.RECONNECTING)
+            await first.wait_connected()
+            await second.wait_connected()
+        tracks = await received_tracks(events)  # from the new peer connection
+        async with asyncio.timeout(TIMEOUT):
+            assert (await watch(tracks["video"])).width == 640
+        assert first.peers == [second.peer_id]
+        assert second.peers == [first.peer_id]
+        for call in (first, second):
+            await call.hang_up()
+    finally:
+        server.stop()

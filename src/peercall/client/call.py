@@ -47,6 +47,8 @@ from peercall.config import IceServer
 logger = logging.getLogger(__name__)
 
 JOIN_TIMEOUT = 15.0
+# How long a broken peer connection waits before it is replaced (see `_connect_again`).
+BROKEN_LINK_GRACE_SECONDS = 1.5
 # When ICE servers are renewed: at this share of their credentials' life.
 ICE_RENEWAL_AT = 0.8
 _END = object()  # closes every event stream
@@ -395,10 +397,18 @@ class Call:
         if isinstance(message, wire.RelayedOffer) and (
             link is None or link.session != message.session
         ):
+            if link is not None and link.offering and not link.polite:
+                # Both of us started a new peer connection at once (each replacing
+                # one that failed): theirs gives way to ours, as ours does to theirs
+                # on their side when they are the impolite one.
+                logger.debug("new peer connections crossed: ours goes on")
+                return
             # A new peer connection from their side replaces whatever we had with them.
-            if link is not None:
-                self._spawn(link.close())
+            previous = link
+            if previous is not None:
+                self._spawn(previous.close())
             link = self._new_link(message.from_, session=message.session)
+            link.replacing = previous is not None
             self._links[message.from_] = link
         if link is None or link.session != message.session:
             logger.debug("dropping a signal of a closed session")
@@ -454,7 +464,26 @@ class Call:
         recorder = self._recorder
         if recorder and link.connection_state == "connected" and link.remote_id == recorder.peer_id:
             self._spawn(recorder.start())
+        if link.broken and link.remote_id:
+            # Not at once: when the other side hangs up, its DTLS may end before
+            # its `peer-left` reaches us.
+            loop = asyncio.get_running_loop()
+            loop.call_later(BROKEN_LINK_GRACE_SECONDS, self._connect_again, link, link.remote_id)
         self._update_state()
+
+    def _connect_again(self, failed: PeerLink, remote: str) -> None:
+        """aiortc cannot restart ICE, so a peer connection whose path is gone (a
+        network change, a relay that restarted) is replaced by a new one, with a new
+        session: the other side takes it in place of the old one (the page does, as
+        for any new session; see `_on_signal` for two Python clients doing it at once)."""
+        if self._links.get(remote) is not failed or self._state == CallState.LEFT:
+            return  # replaced or gone meanwhile
+        logger.info("a peer connection broke: connecting again")
+        fresh = self._new_link(remote, session=None)
+        fresh.replacing = True
+        self._links[remote] = fresh
+        fresh.request_offer()
+        self._spawn(failed.close())
 
     def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None:
         peer_id = link.remote_id or ""
@@ -494,12 +523,12 @@ class Call:
     def _update_state(self) -> None:
         if self._state in (CallState.LEFT, CallState.SERVER_LOST, CallState.SERVER_RECONNECTING):
             return
-        states = [link.connection_state for link in self._links.values()]
-        if not states:
+        links = list(self._links.values())
+        if not links:
             return
-        if "connected" in states:
+        if any(link.connection_state == "connected" for link in links):
             self._set_state(CallState.CONNECTED)
-        elif any(state in ("disconnected", "failed") for state in states):
+        elif any(link.broken or link.replacing for link in links):
             self._set_state(CallState.RECONNECTING)
         else:
             self._set_state(CallState.CONNECTING)

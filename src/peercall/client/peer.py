@@ -171,12 +171,27 @@ class PeerLink:
         self._channel_open = asyncio.Event()
         self._sending_file = asyncio.Lock()  # one file at a time per channel
         self._closed = False
+        # Made in place of an earlier peer connection with the same person (one that
+        # broke, or theirs replacing it): until connected, the call is reconnecting.
+        self.replacing = False
         self._pc, self.channel = self._new_peer_connection()
         self._worker = asyncio.create_task(self._work(), name=f"peer-link-{self.session}")
 
     @property
     def connection_state(self) -> str:
         return self._pc.connectionState
+
+    @property
+    def broken(self) -> bool:
+        """Its peer connection failed, or aiortc closed it (consent checks unanswered
+        for 30 s, the other side's DTLS gone): not our doing, and aiortc cannot
+        restart ICE."""
+        return not self._closed and self._pc.connectionState in ("failed", "closed")
+
+    @property
+    def offering(self) -> bool:
+        """Our offer is out, not answered yet."""
+        return self._pc.signalingState == "have-local-offer"
 
     @property
     def polite(self) -> bool:
@@ -205,7 +220,7 @@ class PeerLink:
                 # Ask to receive what we do not send, or the other side could not send it.
                 pc.addTransceiver(kind, direction="recvonly")
         pc.on("track", lambda track: self._observer.link_track(self, track))
-        pc.on("connectionstatechange", lambda: self._observer.link_state_changed(self))
+        pc.on("connectionstatechange", lambda: self._connection_changed(pc))
         return pc, channel
 
     def _on_channel_open(self, channel: RTCDataChannel) -> None:
@@ -226,6 +241,10 @@ class PeerLink:
             audio=sends_its_own(media.audio if media else None),
             video=sends_its_own(media.video if media else None),
         )
+
+    def _connection_changed(self, pc: RTCPeerConnection) -> None:
+        if pc is self._pc:  # not one it has replaced
+            self._observer.link_state_changed(self)
 
     def _new_file_assembler(self) -> FileAssembler:
         return FileAssembler(
@@ -321,8 +340,8 @@ class PeerLink:
                 logger.debug("glare: ignoring their offer, ours goes on")
                 return
             logger.debug("glare: starting over to answer their offer")
-            await close_peer_connection(self._pc)
-            self._pc, self.channel = self._new_peer_connection()
+            old, (self._pc, self.channel) = self._pc, self._new_peer_connection()
+            await close_peer_connection(old)
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self._add_pending_candidates()
         await self._pc.setLocalDescription(await self._pc.createAnswer())
