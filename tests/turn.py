@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.processes import ChildProcess, accepts_connections, wait_until_ready
-from tests.servers import free_port
+from tests.servers import ServerProcess, free_port
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 
@@ -60,3 +60,19 @@ class TurnServer(ChildProcess):
         # coturn names its log file after the given one, with the date in it.
         logs = sorted(self.directory.glob("turnserver*.log"))
         return "\n".join(path.read_text(errors="replace") for path in logs)
+
+
+def relay_only_server(
+    tmp_path: Path, turn: TurnServer, secret: str | None = None, **env: str
+) -> ServerProcess:
+    """A started peercall server whose calls go through `turn` only, with credentials
+    made from `secret` (the TURN server's own by default)."""
+    return ServerProcess(
+        tmp_path / "data",
+        env={
+            "PEERCALL_TURN_URLS": turn.url,
+            "PEERCALL_TURN_SECRET": secret or turn.secret,
+            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
+            **env,
+        },
+    ).start()

@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
-from tests.servers import ServerProcess
-from tests.turn import TurnServer
+from tests.turn import TurnServer, relay_only_server
 
 
 @pytest.fixture
@@ -16,18 +15,6 @@ def turn(tmp_path: Path):
     server = TurnServer(tmp_path / "turn").start()
     yield server
     server.stop()
-
-
-def relay_only_server(tmp_path: Path, turn: TurnServer, secret: str | None = None, **env):
-    return ServerProcess(
-        tmp_path / "data",
-        env={
-            "PEERCALL_TURN_URLS": turn.url,
-            "PEERCALL_TURN_SECRET": secret or turn.secret,
-            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
-            **env,
-        },
-    ).start()
 
 
 def test_two_browsers_talk_through_the_relay(tmp_path, turn, new_page):

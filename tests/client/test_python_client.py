@@ -30,7 +30,7 @@ from peercall.client import (
 from tests.client.checks import listen, next_event, received_tracks, watch
 from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
-from tests.turn import TurnServer
+from tests.turn import TurnServer, relay_only_server
 
 TONE_HZ = 440
 TIMEOUT = 20
@@ -311,15 +311,7 @@ async def test_someone_who_comes_after_the_credentials_expired_gets_through_the_
     """Relay only, TURN credentials of 10 s: the host's peer connection for whoever
     comes next is made after they expired. With the credentials of its `joined`,
     coturn refused it a relay and nobody new could connect; it renews them."""
-    server = ServerProcess(
-        tmp_path / "data",
-        env={
-            "PEERCALL_TURN_URLS": turn.url,
-            "PEERCALL_TURN_SECRET": turn.secret,
-            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
-            "PEERCALL_TURN_CREDENTIAL_SECONDS": "10",
-        },
-    ).start()
+    server = relay_only_server(tmp_path, turn, PEERCALL_TURN_CREDENTIAL_SECONDS="10")
     try:
         link = await create_call(server.url)
         host = await calls(link)
@@ -425,23 +417,12 @@ async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
 async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, turn, calls):
     """aiortc cannot restart ICE. Relay only, and the relay restarts: the relays the
     call went through are gone, each peer connection fails (consent checks, ~30 s),
-    and both clients used to stay "Reconnecting" for good. A failed one is replaced,
-    with a new session; both start at once and agree on one (the impolite side's)."""
-    server = ServerProcess(
-        tmp_path / "data",
-        env={
-            "PEERCALL_TURN_URLS": turn.url,
-            "PEERCALL_TURN_SECRET": turn.secret,
-            "PEERCALL_ICE_TRANSPORT_POLICY": "relay",
-        },
-    ).start()
+    and both clients used to stay "Reconnecting" for good. A broken one is replaced,
+    with a new session, by whichever side notices first (both at once: they agree on
+    the smaller peer id's)."""
+    server = relay_only_server(tmp_path, turn)
     try:
-        link = await create_call(server.url)
-        first = await calls(link)
-        second = await calls(link)
-        async with asyncio.timeout(TIMEOUT):
-            await first.wait_connected()
-            await second.wait_connected()
+        first, second = await connected_pair(server, calls)
         turn.stop()
         turn.start()  # same address and secret, no allocation left
         events = second.events()  # the tracks of the peer connection to come
