@@ -505,8 +505,12 @@ class Call:
             )
         )
 
+    def _all_links(self) -> list[PeerLink]:
+        """Every peer connection of ours: one per person, and the open offer if any."""
+        return [*self._links.values(), *([self._open_link] if self._open_link else [])]
+
     def _media_changed(self) -> None:
-        for link in [*self._links.values(), *([self._open_link] if self._open_link else [])]:
+        for link in self._all_links():
             link.send_media_state()
 
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None:
@@ -556,7 +560,7 @@ class Call:
             self._ice_renewal.cancel()
         if self._reader is not None:
             self._reader.cancel()
-        links = [*self._links.values(), *([self._open_link] if self._open_link else [])]
+        links = self._all_links()
         self._links.clear()
         self._open_link = None
         await asyncio.gather(*(link.close() for link in links))

@@ -209,7 +209,7 @@ class PeerLink:
         )
         self._channel_open.clear()
         self._files = self._new_file_assembler()
-        channel.on("open", lambda: self._on_channel_open(channel))
+        channel.on("open", self._on_channel_open)
         channel.on("message", self._on_channel_message)
         channel.on("close", self._files.abort)
         for kind in MEDIA_KINDS:
@@ -223,11 +223,11 @@ class PeerLink:
         pc.on("connectionstatechange", lambda: self._connection_changed(pc))
         return pc, channel
 
-    def _on_channel_open(self, channel: RTCDataChannel) -> None:
+    def _on_channel_open(self) -> None:
         self._channel_open.set()
         # What we send, as the page says it (a receive-only client sends neither):
         # without it the page showed a black picture and nothing to say why.
-        channel.send(datachannel.encode(self.media_state))
+        self.send_media_state()
 
     def send_media_state(self) -> None:
         """Tells the other side what we send now (a played file has ended, say)."""
