@@ -8,8 +8,14 @@ const NONE = "No camera or microphone was found. You can still see and hear the 
 const NO_CAMERA = "No camera was found: the other person will hear you but not see you.";
 const NO_MICROPHONE = "No microphone was found: the other person will see you but not hear you.";
 
-function constraint(deviceId) {
+/** The getUserMedia constraint for one device: that one exactly, or any (no id). */
+export function deviceConstraint(deviceId) {
   return deviceId ? { deviceId: { exact: deviceId } } : true;
+}
+
+/** Whether getUserMedia failed because access was refused (not for want of a device). */
+export function accessDenied(error) {
+  return error.name === "NotAllowedError" || error.name === "SecurityError";
 }
 
 /**
@@ -18,8 +24,8 @@ function constraint(deviceId) {
  */
 export async function openLocalMedia({ cameraId, microphoneId } = {}) {
   if (!navigator.mediaDevices?.getUserMedia) return { stream: null, notice: INSECURE };
-  const video = constraint(cameraId);
-  const audio = constraint(microphoneId);
+  const video = deviceConstraint(cameraId);
+  const audio = deviceConstraint(microphoneId);
   const attempts = [
     { constraints: { video, audio }, notice: null },
     { constraints: { audio }, notice: NO_CAMERA },
@@ -32,7 +38,7 @@ export async function openLocalMedia({ cameraId, microphoneId } = {}) {
       return { stream, notice };
     } catch (error) {
       firstError ??= error;
-      if (error.name === "NotAllowedError" || error.name === "SecurityError") {
+      if (accessDenied(error)) {
         return { stream: null, notice: DENIED };
       }
       if (error.name === "NotReadableError") return { stream: null, notice: IN_USE };

@@ -10,7 +10,7 @@
 // muted, which the other side is told, and pressing "Camera on" or "Unmute" opens
 // the device again.
 
-import { listDevices, openLocalMedia } from "./devices.js";
+import { accessDenied, deviceConstraint, listDevices, openLocalMedia } from "./devices.js";
 
 const STOPPED_BY_ITSELF = "it was unplugged, taken by another app, or its permission was withdrawn";
 const LOST_NOTICES = {
@@ -102,8 +102,7 @@ export class LocalMedia extends EventTarget {
       this.#announce("video");
       camera?.stop();
     } else {
-      const deviceId = this.#cameraId;
-      await this.#reopenCamera(deviceId ? { deviceId: { exact: deviceId } } : true);
+      await this.#reopenCamera(deviceConstraint(this.#cameraId));
       // Not on without a camera: the button would say "Camera off" while nothing is sent.
       if (!this.#camera) this.cameraOff = true;
     }
@@ -162,9 +161,8 @@ export class LocalMedia extends EventTarget {
 
   /** Opens the microphone again after it stopped by itself; whether it worked. */
   async #reopenMicrophone() {
-    const deviceId = this.#microphoneId;
     try {
-      const audio = deviceId ? { deviceId: { exact: deviceId } } : true;
+      const audio = deviceConstraint(this.#microphoneId);
       const stream = await navigator.mediaDevices.getUserMedia({ audio });
       this.#useMicrophone(stream.getAudioTracks()[0]);
       this.#recovered("audio");
@@ -213,8 +211,9 @@ export class LocalMedia extends EventTarget {
   }
 
   #cannotOpen(kind, error) {
-    const denied = error.name === "NotAllowedError" || error.name === "SecurityError";
-    const reason = denied ? "access was denied; allow it in the browser's site settings" : error.message;
+    const reason = accessDenied(error)
+      ? "access was denied; allow it in the browser's site settings"
+      : error.message;
     this.#say(`${CANNOT_OPEN[kind]}: ${reason}.`);
   }
 
