@@ -1,5 +1,5 @@
-// Cameras and microphones: opening them with fallbacks, and telling the person
-// in plain words what did not work.
+// Cameras, microphones and speakers: listing them, opening them with fallbacks, and
+// telling the person in plain words what did not work.
 
 const DENIED = "Camera and microphone access was denied. You can still join and see and hear the other person; allow access in the browser's site settings to be seen and heard.";
 const IN_USE = "Your camera or microphone is being used by another application.";
@@ -48,13 +48,28 @@ export async function openLocalMedia({ cameraId, microphoneId } = {}) {
   return { stream: null, notice: NONE };
 }
 
-/** Cameras and microphones; labels are empty until the page has had permission. */
+/**
+ * Cameras, microphones and speakers (sound outputs: only where the page can choose
+ * one, see canChooseSpeaker); labels are empty until the page has had permission.
+ */
 export async function listDevices() {
-  if (!navigator.mediaDevices?.enumerateDevices) return { cameras: [], microphones: [] };
+  if (!navigator.mediaDevices?.enumerateDevices) {
+    return { cameras: [], microphones: [], speakers: [] };
+  }
   const devices = await navigator.mediaDevices.enumerateDevices();
   const named = (kind, fallback) =>
     devices
       .filter((d) => d.kind === kind && d.deviceId)
       .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-  return { cameras: named("videoinput", "Camera"), microphones: named("audioinput", "Microphone") };
+  return {
+    cameras: named("videoinput", "Camera"),
+    microphones: named("audioinput", "Microphone"),
+    speakers: canChooseSpeaker() ? named("audiooutput", "Speaker") : [],
+  };
+}
+
+/** Whether the page can send the call's sound to a speaker of its choice (setSinkId:
+ * Chrome and Edge on a computer, Firefox; not Safari, where the system chooses). */
+export function canChooseSpeaker() {
+  return typeof HTMLMediaElement.prototype.setSinkId === "function";
 }

@@ -50,6 +50,7 @@ class Tile {
 
 export class RemoteTiles extends EventTarget {
   #tiles = new Map();
+  #speakerId = ""; // where the call's sound goes: "" for the system's default output
 
   /**
    * @param {HTMLElement} grid  where tiles go
@@ -68,6 +69,11 @@ export class RemoteTiles extends EventTarget {
     const existing = this.#tiles.get(peerId);
     if (existing) return existing.setName(name);
     const tile = new Tile(peerId, name);
+    if (this.#speakerId) {
+      tile.video.setSinkId(this.#speakerId).catch((error) => {
+        console.warn("peercall: cannot play on the chosen speaker", error);
+      });
+    }
     this.#tiles.set(peerId, tile);
     this.grid.append(tile.figure);
     this.#layOut();
@@ -85,6 +91,32 @@ export class RemoteTiles extends EventTarget {
   clear() {
     for (const peerId of [...this.#tiles.keys()]) this.remove(peerId);
     this.tapToHear.hidden = true;
+  }
+
+  /** The speaker every tile plays on ("" for the default). */
+  get speakerId() {
+    return this.#speakerId;
+  }
+
+  /**
+   * Plays the call's sound on the speaker `deviceId` ("" for the default), on every
+   * tile and on those still to come. Rejects as setSinkId does (a speaker gone, or
+   * not allowed), and the tiles then stay on the speaker they had.
+   */
+  async setSpeaker(deviceId) {
+    const previous = this.#speakerId;
+    this.#speakerId = deviceId;
+    try {
+      await this.#playOn(deviceId);
+    } catch (error) {
+      this.#speakerId = previous;
+      await this.#playOn(previous).catch(() => {});
+      throw error;
+    }
+  }
+
+  #playOn(deviceId) {
+    return Promise.all([...this.#tiles.values()].map(({ video }) => video.setSinkId(deviceId)));
   }
 
   setMediaState(peerId, state) {

@@ -40,6 +40,8 @@ export class CallView {
     this.notice = byId("media-notice");
     this.camera = byId("camera");
     this.microphone = byId("microphone");
+    this.speaker = byId("speaker");
+    this.speakerField = byId("speaker-field");
     this.localVideo = byId("local-video");
     this.tiles = new RemoteTiles({
       grid: byId("tiles"),
@@ -180,6 +182,18 @@ export class CallView {
     }
     select.replaceChildren(...options);
     select.disabled = devices.length === 0;
+  }
+
+  /** The speaker list, shown only where the page can choose (see canChooseSpeaker). */
+  showSpeakers(speakers, selectedId) {
+    this.speakerField.hidden = speakers.length === 0;
+    this.fillDeviceList(this.speaker, speakers, selectedId);
+  }
+
+  /** Shows `deviceId` as the speaker in use; the first in the list (the default) for "". */
+  selectSpeaker(deviceId) {
+    this.speaker.value = deviceId;
+    if (this.speaker.selectedIndex < 0) this.speaker.selectedIndex = 0;
   }
 
   showLocalStream(stream) {
