@@ -66,6 +66,34 @@ def test_mute_silences_what_the_other_side_hears_and_shows_it(server, new_page):
     assert loudest_audio(remote) > 0.01
 
 
+# Whether a tile was marked as speaking at any moment of a window (speaking.js).
+EVER_SPEAKING = """
+(tile, windowMs) => new Promise((resolve) => {
+  let seen = tile.dataset.speaking === "true";
+  const observer = new MutationObserver(() => { seen ||= tile.dataset.speaking === "true"; });
+  observer.observe(tile, { attributes: true, attributeFilter: ["data-speaking"] });
+  setTimeout(() => { observer.disconnect(); resolve(seen); }, windowMs);
+})
+"""
+
+
+def test_the_tile_of_someone_speaking_is_marked_but_never_while_they_are_muted(server, new_page):
+    speaker, listener, _ = connected_pair(server, new_page)
+    tile = listener.locator("figure.tile")
+    # Chromium's fake microphone beeps every second.
+    assert tile.evaluate(EVER_SPEAKING, 3000)
+
+    speaker.get_by_role("button", name="Mute").click()
+    expect(listener.get_by_text("Their microphone is muted")).to_be_visible()
+    expect(tile).to_have_attribute("data-speaking", "false")
+    assert not tile.evaluate(EVER_SPEAKING, 4000)
+
+    speaker.get_by_role("button", name="Unmute").click()
+    assert tile.evaluate(EVER_SPEAKING, 4000)
+    # And the other way: the listener's beeps mark their tile on the speaker's page.
+    assert speaker.locator("figure.tile").evaluate(EVER_SPEAKING, 3000)
+
+
 def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page):
     sender, viewer, _ = connected_pair(server, new_page)
     sender.get_by_role("button", name="Camera off").click()

@@ -6,6 +6,7 @@ import { DeviceChoices } from "./device-choices.js";
 import { listDevices } from "./devices.js";
 import { LocalMedia } from "./local-media.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
+import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
 import { shownName } from "./tiles.js";
 import { CallView } from "./ui.js";
@@ -24,6 +25,7 @@ class App {
     this.choices = new DeviceChoices();
     this.session = null;
     this.statsMonitor = null;
+    this.speakingWatch = null; // while in a call: whose tile to mark as speaking
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
     this.passcode = ""; // of the call we are in or about to join
   }
@@ -242,6 +244,7 @@ class App {
       return;
     }
     this.session = session;
+    this.watchSpeaking(session);
     view.passcode.value = "";
     view.showPasscode("none");
     view.showControls("in-call");
@@ -287,6 +290,19 @@ class App {
 
   sendText(text) {
     if (this.session?.sendText(text)) this.view.chat.sent(text);
+  }
+
+  /** Marks the tiles of those speaking in `session`'s call (null: stops). */
+  watchSpeaking(session) {
+    this.speakingWatch?.stop();
+    this.speakingWatch = null;
+    if (!session) return;
+    const watch = new SpeakingWatch(() => session.audioLevels());
+    watch.addEventListener("change", ({ detail }) => {
+      this.view.tiles.setSpeaking(detail.peerId, detail.speaking);
+    });
+    watch.start();
+    this.speakingWatch = watch;
   }
 
   /** Follows the peer connection that carries the call, for the statistics panel. */
@@ -336,6 +352,7 @@ class App {
     this.session?.leave();
     this.session = null;
     this.watchStats();
+    this.watchSpeaking(null);
     this.view.chat.setReady(false);
     // Hidden from now on; the next call, this one again or a new one, starts afresh.
     this.view.chat.clear();

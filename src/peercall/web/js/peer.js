@@ -36,6 +36,9 @@ function newSessionId() {
 }
 
 const END_LINE = "a=end-of-candidates";
+// The audio level of RTP packets older than this is no longer "now": a side that
+// stopped sending (no microphone any more) is silent, not stuck at its last level.
+const FRESH_LEVEL_MS = 1000;
 
 /** Whether an SDP candidate line names its address by an mDNS name (xxxx.local). */
 function isMdnsCandidate(line) {
@@ -261,6 +264,18 @@ export class PeerLink extends EventTarget {
     this.#outgoing[kind] = track;
     const transceiver = this.#transceiverOf(kind);
     if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  /**
+   * How loud their sound is now, 0 to 1: the audio level (RFC 6464) of the latest
+   * RTP packet, read from the receiver at no cost (no getStats); 0 when nothing came
+   * in the last second.
+   */
+  get remoteAudioLevel() {
+    const receiver = this.#transceiverOf("audio")?.receiver;
+    const [latest] = receiver?.getSynchronizationSources() ?? [];
+    const age = performance.timeOrigin + performance.now() - (latest?.timestamp ?? 0);
+    return latest && age < FRESH_LEVEL_MS ? (latest.audioLevel ?? 0) : 0;
   }
 
   #transceiverOf(kind) {

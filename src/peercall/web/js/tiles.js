@@ -123,6 +123,12 @@ export class RemoteTiles extends EventTarget {
     this.#tiles.get(peerId)?.setMediaState(state);
   }
 
+  /** Marks the tile of someone speaking (an outline, see style.css). */
+  setSpeaking(peerId, speaking) {
+    const tile = this.#tiles.get(peerId);
+    if (tile) tile.figure.dataset.speaking = String(speaking);
+  }
+
   /**
    * Plays `peerId`'s stream in their tile. Where the browser blocks sound that
    * starts on its own (autoplay rules, iOS Safari), play muted and ask for one tap.
