@@ -13,6 +13,14 @@ function element(tag, className) {
   return created;
 }
 
+function actionButton(label, onClick) {
+  const button = element("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
 class Tile {
   constructor(peerId, name) {
     this.figure = element("figure", "tile remote");
@@ -29,9 +37,56 @@ class Tile {
     this.cameraOff = element("span", "mark");
     this.cameraOff.textContent = "Their camera is off";
     this.marks.append(this.muted, this.cameraOff);
-    this.figure.append(this.video, this.caption, this.marks);
+    // Their picture bigger: the whole screen, or a window of its own above other apps.
+    this.actions = element("div", "tile-actions");
+    if (document.fullscreenEnabled) {
+      this.fullscreenButton = actionButton("Full screen", () => this.#toggleFullscreen());
+      this.actions.append(this.fullscreenButton);
+    }
+    if (document.pictureInPictureEnabled) {
+      this.popOutButton = actionButton("Pop out", () => this.#togglePictureInPicture());
+      this.actions.append(this.popOutButton);
+      this.video.addEventListener("enterpictureinpicture", () => this.showViewState());
+      this.video.addEventListener("leavepictureinpicture", () => this.showViewState());
+    }
+    this.figure.append(this.video, this.caption, this.marks, this.actions);
     this.setName(name);
     this.setMediaState(null);
+  }
+
+  /** The buttons say what a press does: "Full screen" or "Exit full screen", etc. */
+  showViewState() {
+    const fullscreen = document.fullscreenElement === this.figure;
+    const poppedOut = document.pictureInPictureElement === this.video;
+    if (this.fullscreenButton) {
+      this.fullscreenButton.textContent = fullscreen ? "Exit full screen" : "Full screen";
+    }
+    if (this.popOutButton) this.popOutButton.textContent = poppedOut ? "Back to the page" : "Pop out";
+  }
+
+  #toggleFullscreen() {
+    const change =
+      document.fullscreenElement === this.figure
+        ? document.exitFullscreen()
+        : this.figure.requestFullscreen();
+    change.catch((error) => console.warn("peercall: full screen refused", error));
+  }
+
+  #togglePictureInPicture() {
+    const change =
+      document.pictureInPictureElement === this.video
+        ? document.exitPictureInPicture()
+        : this.video.requestPictureInPicture();
+    change.catch((error) => console.warn("peercall: picture-in-picture refused", error));
+  }
+
+  /** Out of the page: its window closed if popped out (a full screen ends by itself). */
+  close() {
+    if (document.pictureInPictureElement === this.video) {
+      document.exitPictureInPicture().catch(() => {});
+    }
+    this.video.srcObject = null;
+    this.figure.remove();
   }
 
   setName(name) {
@@ -61,6 +116,9 @@ export class RemoteTiles extends EventTarget {
     super();
     Object.assign(this, { grid, placeholder, tapToHear });
     tapToHear.addEventListener("click", () => this.#unmuteAll());
+    document.addEventListener("fullscreenchange", () => {
+      for (const tile of this.#tiles.values()) tile.showViewState();
+    });
     this.#layOut();
   }
 
@@ -82,8 +140,7 @@ export class RemoteTiles extends EventTarget {
   remove(peerId) {
     const tile = this.#tiles.get(peerId);
     if (!tile) return;
-    tile.video.srcObject = null;
-    tile.figure.remove();
+    tile.close();
     this.#tiles.delete(peerId);
     this.#layOut();
   }
