@@ -7,7 +7,7 @@ import os
 import re
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.media import loudest_audio, presented_frames, video_track_label
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
@@ -66,32 +66,59 @@ def test_mute_silences_what_the_other_side_hears_and_shows_it(server, new_page):
     assert loudest_audio(remote) > 0.01
 
 
-# Whether a tile was marked as speaking at any moment of a window (speaking.js).
-EVER_SPEAKING = """
-(tile, windowMs) => new Promise((resolve) => {
-  let seen = tile.dataset.speaking === "true";
-  const observer = new MutationObserver(() => { seen ||= tile.dataset.speaking === "true"; });
-  observer.observe(tile, { attributes: true, attributeFilter: ["data-speaking"] });
+# Every value an element's attribute had over a window (null: absent), as it changed.
+ATTRIBUTE_VALUES = """
+(element, [attribute, windowMs]) => new Promise((resolve) => {
+  const seen = [element.getAttribute(attribute)];
+  const observer = new MutationObserver(() => seen.push(element.getAttribute(attribute)));
+  observer.observe(element, { attributes: true, attributeFilter: [attribute] });
   setTimeout(() => { observer.disconnect(); resolve(seen); }, windowMs);
 })
 """
+
+
+def ever_marked_speaking(tile: Locator, window_ms: int) -> bool:
+    return "true" in tile.evaluate(ATTRIBUTE_VALUES, ["data-speaking", window_ms])
+
+
+def ever_shown(element: Locator, window_ms: int) -> bool:
+    return None in element.evaluate(ATTRIBUTE_VALUES, ["hidden", window_ms])
 
 
 def test_the_tile_of_someone_speaking_is_marked_but_never_while_they_are_muted(server, new_page):
     speaker, listener, _ = connected_pair(server, new_page)
     tile = listener.locator("figure.tile")
     # Chromium's fake microphone beeps every second.
-    assert tile.evaluate(EVER_SPEAKING, 3000)
+    assert ever_marked_speaking(tile, 3000)
 
     speaker.get_by_role("button", name="Mute").click()
     expect(listener.get_by_text("Their microphone is muted")).to_be_visible()
     expect(tile).to_have_attribute("data-speaking", "false")
-    assert not tile.evaluate(EVER_SPEAKING, 4000)
+    assert not ever_marked_speaking(tile, 4000)
 
     speaker.get_by_role("button", name="Unmute").click()
-    assert tile.evaluate(EVER_SPEAKING, 4000)
+    assert ever_marked_speaking(tile, 4000)
     # And the other way: the listener's beeps mark their tile on the speaker's page.
-    assert speaker.locator("figure.tile").evaluate(EVER_SPEAKING, 3000)
+    assert ever_marked_speaking(speaker.locator("figure.tile"), 3000)
+
+
+def test_talking_into_a_muted_microphone_is_pointed_out_only_while_muted(server, new_page):
+    speaker, _, _ = connected_pair(server, new_page)
+    hint = speaker.locator("#muted-hint")
+    # The fake microphone's beeps are talking, to the page; unmuted, nothing to say.
+    assert not ever_shown(hint, 3000)
+
+    speaker.get_by_role("button", name="Mute").click()
+    expect(hint).to_have_text("You are muted. Press Unmute to be heard.", timeout=5000)
+    expect(hint).to_be_visible()
+    speaker.get_by_role("button", name="Unmute").click()
+    expect(hint).to_be_hidden()
+    assert not ever_shown(hint, 3000)
+
+    # Out of the call, muted or not, nobody is there to hear: nothing said.
+    speaker.get_by_role("button", name="Mute").click()
+    speaker.get_by_role("button", name="Hang up").click()
+    assert not ever_shown(hint, 3000)
 
 
 def test_their_picture_goes_full_screen_and_pops_out_and_comes_back(server, new_page):

@@ -5,6 +5,7 @@ import { CallSession, CallState } from "./call.js";
 import { DeviceChoices } from "./device-choices.js";
 import { listDevices } from "./devices.js";
 import { LocalMedia } from "./local-media.js";
+import { MutedSpeechWatch } from "./muted-speech.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
@@ -26,6 +27,8 @@ class App {
     this.session = null;
     this.statsMonitor = null;
     this.speakingWatch = null; // while in a call: whose tile to mark as speaking
+    this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
+    this.inCall = false;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
     this.passcode = ""; // of the call we are in or about to join
   }
@@ -53,6 +56,7 @@ class App {
     media.addEventListener("sendtrack", ({ detail }) => this.onOutgoingTrack(detail));
     media.addEventListener("statechange", () => this.onMediaState());
     media.addEventListener("notice", () => view.showNotice(media.notice));
+    this.mutedSpeech.addEventListener("speaking", () => view.showMutedHint(true));
     view.showState("starting");
     view.showControls("none");
     // Someone invited will press Join: be ready before they do.
@@ -142,11 +146,24 @@ class App {
   onOutgoingTrack({ kind, track }) {
     if (kind === "video") this.view.showLocalStream(this.media.previewStream);
     this.session?.replaceTrack(kind, track);
+    if (kind === "audio") this.followMutedSpeech();
   }
 
   onMediaState() {
     this.view.showMediaState(this.media);
     this.session?.sendMediaState();
+    this.followMutedSpeech();
+  }
+
+  /** Listens for talking into the muted microphone while in a call, and only then. */
+  followMutedSpeech() {
+    const microphone = this.media.outgoing.audio;
+    if (this.inCall && this.media.muted && microphone?.readyState === "live") {
+      this.mutedSpeech.watch(microphone);
+    } else {
+      this.mutedSpeech.stop();
+      this.view.showMutedHint(false);
+    }
   }
 
   async switchCamera() {
@@ -244,7 +261,9 @@ class App {
       return;
     }
     this.session = session;
+    this.inCall = true;
     this.watchSpeaking(session);
+    this.followMutedSpeech();
     view.passcode.value = "";
     view.showPasscode("none");
     view.showControls("in-call");
@@ -351,8 +370,10 @@ class App {
   hangUp() {
     this.session?.leave();
     this.session = null;
+    this.inCall = false;
     this.watchStats();
     this.watchSpeaking(null);
+    this.followMutedSpeech();
     this.view.chat.setReady(false);
     // Hidden from now on; the next call, this one again or a new one, starts afresh.
     this.view.chat.clear();

@@ -7,6 +7,7 @@ import { StatsPanel } from "./stats-panel.js";
 import { RemoteTiles } from "./tiles.js";
 
 const NAME_KEY = "peercall.name";
+const MUTED_HINT_MS = 4000;
 
 export const STATUS_TEXT = Object.freeze({
   starting: "Starting your camera…",
@@ -38,6 +39,7 @@ export class CallView {
   constructor() {
     this.status = byId("status");
     this.notice = byId("media-notice");
+    this.mutedHint = byId("muted-hint");
     this.camera = byId("camera");
     this.microphone = byId("microphone");
     this.speaker = byId("speaker");
@@ -105,6 +107,15 @@ export class CallView {
   showNotice(text) {
     this.notice.textContent = text ?? "";
     this.notice.hidden = !text;
+  }
+
+  #mutedHintTimer = null;
+
+  /** "You are muted" for a few seconds (`shown`), or hidden at once. */
+  showMutedHint(shown) {
+    clearTimeout(this.#mutedHintTimer);
+    this.mutedHint.hidden = !shown;
+    if (shown) this.#mutedHintTimer = setTimeout(() => this.showMutedHint(false), MUTED_HINT_MS);
   }
 
   /**
