@@ -54,6 +54,27 @@ class NetworkNamespace:
         self.device_address = new_address
         return new_address
 
+    def lose_incoming_udp(self, percent: int) -> None:
+        """Drops that share of the UDP packets that reach the device (media, STUN), at
+        random, as a poor Wi-Fi or mobile link does (nftables in the namespace)."""
+        self.stop_losing()
+        nft = ["ip", "netns", "exec", self.name, "nft"]
+        for command in (
+            ["add", "table", "inet", "lossy"],
+            ["add", "chain", "inet", "lossy", "in", "{ type filter hook input priority 0; }"],
+            ["add", "rule", "inet", "lossy", "in", "iifname", self.device_side,
+             "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", str(percent),
+             "drop"],
+        ):  # fmt: skip
+            subprocess.run([*nft, *command], check=True, capture_output=True, text=True)
+
+    def stop_losing(self) -> None:
+        subprocess.run(
+            ["ip", "netns", "exec", self.name, "nft", "delete", "table", "inet", "lossy"],
+            capture_output=True,
+            check=False,
+        )
+
     def launcher(self, directory: Path, program: str = "/usr/bin/chromium") -> Path:
         """An executable that runs `program` inside the namespace."""
         path = directory / f"{self.name}-{Path(program).name}"

@@ -6,9 +6,13 @@ by a veth pair) whose address the test changes, as a phone's changes when it goe
 from Wi-Fi to mobile data. The old path is gone for good: frames after the change
 can only come over a path found by the ICE restart."""
 
+import contextlib
+import shutil
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
@@ -39,9 +43,10 @@ def device(tmp_path):
     namespace.delete()
 
 
-def test_after_a_network_change_the_call_restarts_ice_and_recovers(
-    tmp_path, device, playwright, new_page
-):
+@contextlib.contextmanager
+def call_across(tmp_path, device, playwright, new_page) -> Iterator[tuple[Page, Page]]:
+    """A call between a "phone" in `device`'s namespace (its browser launched there)
+    and a "laptop" on this machine, connected, both recording the states they show."""
     # HTTPS: a page from 10.x.x.x over plain HTTP would get no camera.
     server = ServerProcess(tmp_path / "data", host=device.host_address, https=True).start()
     moving = playwright.chromium.launch(
@@ -72,7 +77,17 @@ def test_after_a_network_change_the_call_restarts_ice_and_recovers(
         for page in (phone, laptop):
             expect(status(page)).to_have_text("Connected", timeout=30_000)
         assert_receives_video(laptop)
+        yield phone, laptop
+        context.close()
+    finally:
+        moving.close()
+        server.stop()
 
+
+def test_after_a_network_change_the_call_restarts_ice_and_recovers(
+    tmp_path, device, playwright, new_page
+):
+    with call_across(tmp_path, device, playwright, new_page) as (phone, laptop):
         device.change_address()
         for page in (phone, laptop):
             page.wait_for_function(
@@ -85,7 +100,25 @@ def test_after_a_network_change_the_call_restarts_ice_and_recovers(
         # Signaling came back too: a hang-up reaches the other side.
         laptop.get_by_role("button", name="Hang up").click()
         expect(status(phone)).to_contain_text("left", timeout=20_000)
-        context.close()
-    finally:
-        moving.close()
-        server.stop()
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="losing packets needs nftables (nft)")
+def test_a_lossy_network_shows_a_poor_connection_on_both_sides_until_it_recovers(
+    tmp_path, device, playwright, new_page
+):
+    with call_across(tmp_path, device, playwright, new_page) as (phone, laptop):
+        marks = [
+            page.locator("figure.tile").get_by_text("Poor connection") for page in (phone, laptop)
+        ]
+        for mark in marks:
+            expect(mark).to_be_hidden()
+        # A quarter of what reaches the phone is lost: the phone sees it in what it
+        # receives, the laptop in what the phone's receiver reports say of its packets.
+        device.lose_incoming_udp(percent=25)
+        for mark in marks:
+            expect(mark).to_be_visible(timeout=15_000)
+        expect(status(phone)).to_have_text("Connected")  # poor, not lost
+
+        device.stop_losing()
+        for mark in marks:
+            expect(mark).to_be_hidden(timeout=20_000)

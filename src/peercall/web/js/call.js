@@ -239,6 +239,11 @@ export class CallSession extends EventTarget {
     return (links.find((link) => link.pc.connectionState === "connected") ?? links[0])?.pc ?? null;
   }
 
+  /** Each person's peer connection: peer id -> RTCPeerConnection. */
+  peerConnections() {
+    return new Map([...this.#links].map(([peerId, link]) => [peerId, link.pc]));
+  }
+
   /** How loud each person's sound is now: peer id -> 0 to 1. */
   audioLevels() {
     return new Map([...this.#links].map(([peerId, link]) => [peerId, link.remoteAudioLevel]));

@@ -7,6 +7,7 @@ import { listDevices } from "./devices.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
+import { QualityWatch } from "./quality.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
 import { shownName } from "./tiles.js";
@@ -26,7 +27,7 @@ class App {
     this.choices = new DeviceChoices();
     this.session = null;
     this.statsMonitor = null;
-    this.speakingWatch = null; // while in a call: whose tile to mark as speaking
+    this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
     this.inCall = false;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
@@ -262,7 +263,7 @@ class App {
     }
     this.session = session;
     this.inCall = true;
-    this.watchSpeaking(session);
+    this.watchTiles(session);
     this.followMutedSpeech();
     view.passcode.value = "";
     view.showPasscode("none");
@@ -311,17 +312,23 @@ class App {
     if (this.session?.sendText(text)) this.view.chat.sent(text);
   }
 
-  /** Marks the tiles of those speaking in `session`'s call (null: stops). */
-  watchSpeaking(session) {
-    this.speakingWatch?.stop();
-    this.speakingWatch = null;
+  /** Marks the tiles of those who speak, and of those with a poor connection, in
+   * `session`'s call (null: stops). */
+  watchTiles(session) {
+    for (const watch of this.watches) watch.stop();
+    this.watches = [];
     if (!session) return;
-    const watch = new SpeakingWatch(() => session.audioLevels());
-    watch.addEventListener("change", ({ detail }) => {
-      this.view.tiles.setSpeaking(detail.peerId, detail.speaking);
+    const { tiles } = this.view;
+    const speaking = new SpeakingWatch(() => session.audioLevels());
+    speaking.addEventListener("change", ({ detail }) => {
+      tiles.setSpeaking(detail.peerId, detail.speaking);
     });
-    watch.start();
-    this.speakingWatch = watch;
+    const quality = new QualityWatch(() => session.peerConnections());
+    quality.addEventListener("change", ({ detail }) => {
+      tiles.setPoorConnection(detail.peerId, detail.poor);
+    });
+    this.watches = [speaking, quality];
+    for (const watch of this.watches) watch.start();
   }
 
   /** Follows the peer connection that carries the call, for the statistics panel. */
@@ -372,7 +379,7 @@ class App {
     this.session = null;
     this.inCall = false;
     this.watchStats();
-    this.watchSpeaking(null);
+    this.watchTiles(null);
     this.followMutedSpeech();
     this.view.chat.setReady(false);
     // Hidden from now on; the next call, this one again or a new one, starts afresh.

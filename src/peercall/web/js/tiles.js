@@ -36,7 +36,10 @@ class Tile {
     this.muted.textContent = "Their microphone is muted";
     this.cameraOff = element("span", "mark");
     this.cameraOff.textContent = "Their camera is off";
-    this.marks.append(this.muted, this.cameraOff);
+    this.poorConnection = element("span", "mark");
+    this.poorConnection.textContent = "Poor connection";
+    this.poorConnection.hidden = true;
+    this.marks.append(this.muted, this.cameraOff, this.poorConnection);
     // Their picture bigger: the whole screen, or a window of its own above other apps.
     this.actions = element("div", "tile-actions");
     if (document.fullscreenEnabled) {
@@ -178,6 +181,12 @@ export class RemoteTiles extends EventTarget {
 
   setMediaState(peerId, state) {
     this.#tiles.get(peerId)?.setMediaState(state);
+  }
+
+  /** Says on their tile that media with them gets through badly (see quality.js). */
+  setPoorConnection(peerId, poor) {
+    const tile = this.#tiles.get(peerId);
+    if (tile) tile.poorConnection.hidden = !poor;
   }
 
   /** Marks the tile of someone speaking (an outline, see style.css). */
