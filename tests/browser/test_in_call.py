@@ -126,24 +126,26 @@ def test_their_picture_goes_full_screen_and_pops_out_and_comes_back(server, new_
     tile = guest.locator("figure.tile")
 
     tile.get_by_role("button", name="Full screen").click()
-    guest.wait_for_function("document.fullscreenElement?.matches('figure.tile') === true")
+    guest.wait_for_function("() => document.fullscreenElement?.matches('figure.tile') === true")
     assert presented_frames(tile.locator("video"))["count"] > 10
     tile.get_by_role("button", name="Exit full screen").click()
-    guest.wait_for_function("document.fullscreenElement === null")
+    guest.wait_for_function("() => document.fullscreenElement === null")
     expect(tile.get_by_role("button", name="Full screen")).to_be_visible()
 
     tile.get_by_role("button", name="Pop out").click()
-    guest.wait_for_function("document.pictureInPictureElement?.closest('figure.tile') != null")
+    guest.wait_for_function(
+        "() => document.pictureInPictureElement?.closest('figure.tile') != null"
+    )
     tile.get_by_role("button", name="Back to the page").click()
-    guest.wait_for_function("document.pictureInPictureElement === null")
+    guest.wait_for_function("() => document.pictureInPictureElement === null")
     expect(tile.get_by_role("button", name="Pop out")).to_be_visible()
 
     # Popped out when they hang up: their window goes with their tile.
     tile.get_by_role("button", name="Pop out").click()
-    guest.wait_for_function("document.pictureInPictureElement !== null")
+    guest.wait_for_function("() => document.pictureInPictureElement !== null")
     host.get_by_role("button", name="Hang up").click()
     expect(tile).to_have_count(0)
-    guest.wait_for_function("document.pictureInPictureElement === null")
+    guest.wait_for_function("() => document.pictureInPictureElement === null")
 
 
 def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page):
