@@ -2,12 +2,11 @@
 
 import { ApiError, createCall, getCall } from "./api.js";
 import { CallSession, CallState } from "./call.js";
-import { DeviceChoices } from "./device-choices.js";
-import { listDevices } from "./devices.js";
+import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
-import { SignalingChannel, SignalingError } from "./signaling.js";
 import { QualityWatch } from "./quality.js";
+import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
 import { shownName } from "./tiles.js";
@@ -24,7 +23,7 @@ class App {
     this.view = view;
     this.signaling = SignalingChannel.forPage(window.location);
     this.media = new LocalMedia();
-    this.choices = new DeviceChoices();
+    this.devices = new DevicePicker({ view, media: this.media });
     this.session = null;
     this.statsMonitor = null;
     this.watches = []; // while in a call: who speaks, whose connection is poor
@@ -41,16 +40,10 @@ class App {
     view.hangUpButton.addEventListener("click", () => this.hangUp());
     view.muteButton.addEventListener("click", () => media.setMuted(!media.muted));
     view.cameraButton.addEventListener("click", () => media.setCameraOff(!media.cameraOff));
-    view.switchCameraButton.addEventListener("click", () => this.switchCamera());
+    view.switchCameraButton.addEventListener("click", () => this.devices.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
     view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
     view.chat.addEventListener("sendfile", (event) => this.sendFile(event.detail.file));
-    view.camera.addEventListener("change", () => this.pickDevice("camera", view.camera.value));
-    view.microphone.addEventListener("change", () =>
-      this.pickDevice("microphone", view.microphone.value),
-    );
-    view.speaker.addEventListener("change", () => this.pickSpeaker(view.speaker.value));
-    navigator.mediaDevices?.addEventListener?.("devicechange", () => this.refreshDeviceLists());
     // Closing the tab (or reloading it) is hanging up: said to the server now, or the
     // others would see "Reconnecting" until the server gave up waiting for a resume.
     window.addEventListener("pagehide", () => this.session?.leave());
@@ -63,85 +56,13 @@ class App {
     // Someone invited will press Join: be ready before they do.
     if (this.callId) this.signaling.warmUp();
     warmUpWebRtc();
-    await this.openDevices();
+    await this.devices.openRemembered();
     if (this.callId) await this.checkInvitation();
     else {
       view.showState("ready");
       view.showControls("home");
       view.showPasscode("new");
     }
-  }
-
-  /**
-   * Opens the camera and microphone picked last time on this device, where the
-   * browser still lists them (one unplugged since is no error: the default then).
-   * Without a lasting permission the browser lists no device before the page has
-   * opened one: the defaults are opened first, then the remembered ones.
-   */
-  async openDevices() {
-    const { media } = this;
-    await this.#open(await this.#rememberedDevices());
-    const { cameraId, microphoneId } = await this.#rememberedDevices();
-    const other = (wanted, open) => wanted !== undefined && wanted !== open;
-    if (other(cameraId, media.cameraDeviceId) || other(microphoneId, media.microphoneDeviceId)) {
-      await this.#open({ cameraId, microphoneId });
-    }
-  }
-
-  /** The remembered camera and microphone among those listed now (else undefined). */
-  async #rememberedDevices() {
-    const { cameras, microphones } = await listDevices();
-    const listed = (devices, id) => (devices.some((device) => device.id === id) ? id : undefined);
-    return {
-      cameraId: listed(cameras, this.choices.get("camera")),
-      microphoneId: listed(microphones, this.choices.get("microphone")),
-    };
-  }
-
-  /** The person picked another camera or microphone: that one exactly, remembered. */
-  async pickDevice(kind, deviceId) {
-    const { view } = this;
-    this.choices.remember(kind, deviceId);
-    await this.#open({
-      cameraId: view.camera.value || undefined,
-      microphoneId: view.microphone.value || undefined,
-    });
-  }
-
-  /** (Re)opens the devices; the call gets the new tracks through "sendtrack". */
-  async #open(choice) {
-    await this.media.open(choice);
-    this.view.showNotice(this.media.notice);
-    await this.refreshDeviceLists();
-  }
-
-  /** The person picked another speaker: the call plays on it, and it is remembered. */
-  async pickSpeaker(deviceId) {
-    if (await this.useSpeaker(deviceId)) this.choices.remember("speaker", deviceId);
-  }
-
-  /** Plays the call on `deviceId` ("" for the default); whether the browser could. */
-  async useSpeaker(deviceId) {
-    const { view } = this;
-    try {
-      await view.tiles.setSpeaker(deviceId);
-      return true;
-    } catch (error) {
-      console.warn("peercall: cannot play on that speaker", error);
-      view.showNotice(`Cannot play the call on that speaker: ${error.message}`);
-      return false;
-    } finally {
-      view.selectSpeaker(view.tiles.speakerId);
-    }
-  }
-
-  /** The remembered speaker while it is there, else the default: unplugging a
-   * headset moves the sound to the computer, plugging it in again moves it back. */
-  async followSpeaker(speakers) {
-    if (speakers.length === 0) return; // the browser cannot choose
-    const remembered = this.choices.get("speaker");
-    const wanted = speakers.some(({ id }) => id === remembered) ? remembered : "";
-    if (wanted !== this.view.tiles.speakerId) await this.useSpeaker(wanted);
   }
 
   onOutgoingTrack({ kind, track }) {
@@ -167,13 +88,6 @@ class App {
     }
   }
 
-  async switchCamera() {
-    await this.media.switchCamera();
-    // The camera now facing the person (or the next one) is the one to open next time.
-    if (this.media.cameraDeviceId) this.choices.remember("camera", this.media.cameraDeviceId);
-    await this.refreshDeviceLists();
-  }
-
   async toggleScreenSharing() {
     if (this.media.sharingScreen) return this.media.stopSharing();
     try {
@@ -184,17 +98,6 @@ class App {
         this.view.showNotice(`Could not share the screen: ${error.message}`);
       }
     }
-  }
-
-  async refreshDeviceLists() {
-    const { cameras, microphones, speakers } = await listDevices();
-    const { view, media } = this;
-    view.fillDeviceList(view.camera, cameras, media.cameraDeviceId);
-    view.fillDeviceList(view.microphone, microphones, media.microphoneDeviceId);
-    view.showSpeakers(speakers, view.tiles.speakerId);
-    await this.followSpeaker(speakers);
-    view.showMediaOptions({ cameras: cameras.length, canShareScreen: media.canShareScreen });
-    view.showMediaState(media);
   }
 
   async checkInvitation() {

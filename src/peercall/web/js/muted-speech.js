@@ -24,14 +24,22 @@ export class MutedSpeechWatch extends EventTarget {
     if (microphone === this.#microphone) return;
     this.stop();
     this.#microphone = microphone;
-    this.#copy = microphone.clone();
-    this.#copy.enabled = true;
-    this.#context = new AudioContext();
-    this.#context.resume().catch(() => {}); // allowed: pressing Mute was a gesture
-    this.#analyser = this.#context.createAnalyser();
-    this.#context.createMediaStreamSource(new MediaStream([this.#copy])).connect(this.#analyser);
-    this.#samples = new Float32Array(this.#analyser.fftSize);
-    this.#timer = setInterval(() => this.#poll(), POLL_MS);
+    try {
+      this.#copy = microphone.clone();
+      this.#copy.enabled = true;
+      this.#context = new AudioContext();
+      this.#context.resume().catch(() => {}); // allowed: pressing Mute was a gesture
+      this.#analyser = this.#context.createAnalyser();
+      const copy = this.#context.createMediaStreamSource(new MediaStream([this.#copy]));
+      copy.connect(this.#analyser);
+      this.#samples = new Float32Array(this.#analyser.fftSize);
+      this.#timer = setInterval(() => this.#poll(), POLL_MS);
+    } catch (error) {
+      // No audio processing here (too many contexts, none allowed): no hint, no harm.
+      console.warn("peercall: cannot listen to the muted microphone", error);
+      this.stop();
+      this.#microphone = microphone; // not tried again for the same track
+    }
   }
 
   stop() {

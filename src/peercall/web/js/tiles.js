@@ -64,7 +64,9 @@ class Tile {
     if (this.fullscreenButton) {
       this.fullscreenButton.textContent = fullscreen ? "Exit full screen" : "Full screen";
     }
-    if (this.popOutButton) this.popOutButton.textContent = poppedOut ? "Back to the page" : "Pop out";
+    if (this.popOutButton) {
+      this.popOutButton.textContent = poppedOut ? "Back to the page" : "Pop out";
+    }
   }
 
   #toggleFullscreen() {
