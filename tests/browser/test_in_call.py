@@ -148,6 +148,35 @@ def test_their_picture_goes_full_screen_and_pops_out_and_comes_back(server, new_
     guest.wait_for_function("() => document.pictureInPictureElement === null")
 
 
+def test_m_and_v_mute_and_turn_the_camera_off_but_not_while_typing(server, new_page):
+    person, other, _ = connected_pair(server, new_page)
+    expect(person.get_by_role("button", name="Mute")).to_have_attribute("aria-keyshortcuts", "M")
+
+    person.keyboard.press("m")
+    expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(other.get_by_text("Their microphone is muted")).to_be_visible()
+    person.keyboard.press("v")
+    expect(person.get_by_role("button", name="Camera on")).to_be_visible()
+    expect(other.get_by_text("Their camera is off")).to_be_visible()
+
+    # Typed into the chat, the same keys are letters.
+    message = person.get_by_role("textbox", name="Message")
+    message.press_sequentially("mv")
+    expect(message).to_have_value("mv")
+    expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(person.get_by_role("button", name="Camera on")).to_be_visible()
+    # Out of the text box again; with Ctrl, the key is the browser's, not ours.
+    message.blur()
+    person.keyboard.press("Control+m")
+    expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+
+    person.keyboard.press("m")
+    person.keyboard.press("v")
+    expect(other.get_by_text("Their microphone is muted")).to_be_hidden()
+    expect(other.get_by_text("Their camera is off")).to_be_hidden()
+    expect(person.get_by_role("button", name="Mute")).to_be_visible()
+
+
 def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page):
     sender, viewer, _ = connected_pair(server, new_page)
     sender.get_by_role("button", name="Camera off").click()

@@ -6,6 +6,7 @@ import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
 import { QualityWatch } from "./quality.js";
+import { bindShortcuts } from "./shortcuts.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
@@ -42,6 +43,7 @@ class App {
     view.cameraButton.addEventListener("click", () => media.setCameraOff(!media.cameraOff));
     view.switchCameraButton.addEventListener("click", () => this.devices.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
+    bindShortcuts({ m: view.muteButton, v: view.cameraButton });
     view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
     view.chat.addEventListener("sendfile", (event) => this.sendFile(event.detail.file));
     // Closing the tab (or reloading it) is hanging up: said to the server now, or the

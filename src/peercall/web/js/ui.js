@@ -158,8 +158,10 @@ export class CallView {
   /** The button names say what a press does: "Mute" while sound goes out, etc. */
   showMediaState({ muted, cameraOff, sharingScreen }) {
     this.muteButton.textContent = muted ? "Unmute" : "Mute";
+    this.muteButton.title = `${this.muteButton.textContent} (M)`;
     this.muteButton.setAttribute("aria-pressed", String(muted));
     this.cameraButton.textContent = cameraOff ? "Camera on" : "Camera off";
+    this.cameraButton.title = `${this.cameraButton.textContent} (V)`;
     this.cameraButton.setAttribute("aria-pressed", String(cameraOff));
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
