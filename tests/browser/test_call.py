@@ -188,6 +188,47 @@ def test_losing_the_server_is_shown_and_the_media_goes_on(server, new_page):
     assert_receives_video(first)  # peer to peer: the call itself does not need the server
 
 
+def test_web_addresses_in_chat_are_links_that_keep_the_call_private(server, new_page):
+    laptop, phone = new_page(), new_page()
+    link = start_call(laptop, server)
+    join_call(phone, link)
+    expect(laptop.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    health = f"{server.url}/healthz"
+    message = (
+        f"status at {health}. Also (see https://en.wikipedia.org/wiki/Foo_(bar)), "
+        'javascript:alert(1) http://[oops and <b>https://example.org/?q="x"</b>'
+    )
+    chat(laptop, message)
+
+    for page in (phone, laptop):  # theirs, and our own line
+        line = page.get_by_role("log", name="Messages").locator("li").last
+        expect(line.locator(".text")).to_have_text(message)  # every character, as text
+        links = line.locator("a")
+        expect(links).to_have_count(3)
+        hrefs = [links.nth(i).get_attribute("href") for i in range(3)]
+        assert hrefs == [
+            health,
+            "https://en.wikipedia.org/wiki/Foo_(bar)",
+            "https://example.org/?q=",
+        ]
+        expect(line.locator("b")).to_have_count(0)
+        for i in range(3):
+            expect(links.nth(i)).to_have_attribute("rel", "noopener noreferrer")
+            expect(links.nth(i)).to_have_attribute("target", "_blank")
+
+    # Opened, the link knows nothing of the call: no opener, no Referer with its link.
+    referers: list[str | None] = []
+    phone.context.on("request", lambda request: referers.append(request.headers.get("referer")))
+    with phone.context.expect_page() as opened:
+        phone.get_by_role("link", name=health).click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == health
+    assert tab.evaluate("() => window.opener") is None
+    assert referers == [None]
+    expect(status(phone)).to_have_text("Connected")  # and the call goes on
+
+
 def test_chat_goes_both_ways_and_is_shown_as_text(server, new_page):
     laptop, phone = new_page(), new_page(phone=True)
     link = start_call(laptop, server)
