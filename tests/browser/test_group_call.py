@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.media import presented_frames
 from tests.browser.test_call import SCREENSHOTS, status
+from tests.browser.test_in_call import stat
 from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
 from tests.servers import ServerProcess
 
@@ -128,6 +129,43 @@ def test_three_people_see_each_other_and_a_fourth_comes_after_one_left(server, n
     assert_sees(dan, "Ann", "Ben")
     assert_sees(ann, "Ben", "Dan")
     assert_sees(ben, "Ann", "Dan")
+
+
+def test_the_statistics_are_of_the_person_picked(server, new_page):
+    ann, ben, cat = new_page(), new_page(), new_page()
+    link = start_group(ann, server, "Ann")
+    enter(ben, "Ben", link, "Join")
+    enter(cat, "Cat", link, "Join")
+    assert_sees(ann, "Ben", "Cat")
+    # Ben sends nearly nothing: no picture, and silence.
+    ben.get_by_role("button", name="Camera off").click()
+    ben.get_by_role("button", name="Mute").click()
+
+    ann.get_by_role("button", name="Call statistics").click()
+    panel = ann.get_by_role("region", name="Call statistics")
+    people = panel.get_by_role("combobox", name="Statistics with")
+    expect(people.locator("option")).to_have_text(["Ben", "Cat"])
+    receiving = stat(panel, "Receiving")
+    for name, lowest, highest in (("Cat", 100, None), ("Ben", 0, 60), ("Cat", 100, None)):
+        people.select_option(label=name)
+        # A second of the new person's figures comes in, then holds within the range.
+        ann.wait_for_function(
+            """([field, lowest, highest]) => {
+                const kbps = parseInt(field.textContent, 10);
+                return kbps >= lowest && (highest === null || kbps <= highest);
+            }""",
+            arg=[receiving.element_handle(), lowest, highest],
+            timeout=15_000,
+        )
+
+    # Cat leaves: only Ben is left, the list goes and the figures are his.
+    cat.get_by_role("button", name="Hang up").click()
+    expect(people).to_be_hidden()
+    ann.wait_for_function(
+        "(field) => parseInt(field.textContent, 10) <= 60",
+        arg=receiving.element_handle(),
+        timeout=15_000,
+    )
 
 
 def test_each_person_shares_their_uplink_between_the_others(server, new_page):

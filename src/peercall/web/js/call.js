@@ -233,12 +233,6 @@ export class CallSession extends EventTarget {
     return [...this.#links.values()].some((link) => link.canSendText);
   }
 
-  /** The peer connection that carries the call now (1:1: the first connected one). */
-  get activePeerConnection() {
-    const links = [...this.#links.values()];
-    return (links.find((link) => link.pc.connectionState === "connected") ?? links[0])?.pc ?? null;
-  }
-
   /** Each person's peer connection: peer id -> RTCPeerConnection. */
   peerConnections() {
     return new Map([...this.#links].map(([peerId, link]) => [peerId, link.pc]));

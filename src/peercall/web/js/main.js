@@ -27,6 +27,7 @@ class App {
     this.devices = new DevicePicker({ view, media: this.media });
     this.session = null;
     this.statsMonitor = null;
+    this.statsPeerId = null; // whose connection the statistics are of, when picked
     this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
     this.inCall = false;
@@ -44,6 +45,10 @@ class App {
     view.switchCameraButton.addEventListener("click", () => this.devices.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
     bindShortcuts({ m: view.muteButton, v: view.cameraButton });
+    view.stats.peerList.addEventListener("change", () => {
+      this.statsPeerId = view.stats.peerList.value;
+      this.watchStats();
+    });
     view.chat.addEventListener("send", (event) => this.sendText(event.detail.text));
     view.chat.addEventListener("sendfile", (event) => this.sendFile(event.detail.file));
     // Closing the tab (or reloading it) is hanging up: said to the server now, or the
@@ -185,10 +190,12 @@ class App {
     });
     session.addEventListener("peerjoined", ({ detail }) => {
       view.tiles.add(detail.peerId, detail.name);
+      this.watchStats();
       if (!detail.wasThere) view.chat.notice(`${shownName(detail.name)} joined`);
     });
     session.addEventListener("peerleft", ({ detail }) => {
       view.tiles.remove(detail.peerId);
+      this.watchStats();
       if (!detail.quietly) view.chat.notice(`${shownName(detail.name)} left`);
     });
     session.addEventListener("remotemediastate", ({ detail }) => {
@@ -236,12 +243,25 @@ class App {
     for (const watch of this.watches) watch.start();
   }
 
-  /** Follows the peer connection that carries the call, for the statistics panel. */
+  /** Follows one person's peer connection for the statistics panel: the one picked in
+   * its list while they are in the call, else the first connected. */
   watchStats() {
-    const pc = this.session?.activePeerConnection ?? null;
+    const { session } = this;
+    const connections = session?.peerConnections() ?? new Map();
+    const firstConnected = [...connections].find(([, pc]) => pc.connectionState === "connected");
+    const peerId = connections.has(this.statsPeerId)
+      ? this.statsPeerId
+      : (firstConnected?.[0] ?? connections.keys().next().value ?? null);
+    const people = [...connections.keys()].map((id) => ({
+      id,
+      label: shownName(session.nameOf(id)),
+    }));
+    this.view.stats.showPeople(people, peerId);
+    const pc = connections.get(peerId) ?? null;
     if (this.statsMonitor?.pc === pc) return;
     this.statsMonitor?.stop();
     this.statsMonitor = null;
+    this.statsPeerId = null; // whose connection the statistics are of, when picked
     this.view.stats.clear();
     if (!pc) return;
     const monitor = new StatsMonitor(pc);
@@ -282,6 +302,7 @@ class App {
   hangUp() {
     this.session?.leave();
     this.session = null;
+    this.statsPeerId = null;
     this.inCall = false;
     this.watchStats();
     this.watchTiles(null);

@@ -23,8 +23,9 @@ function describeRoute(route) {
 }
 
 export class StatsPanel {
-  constructor({ section, toggle, fields, chart }) {
-    Object.assign(this, { section, toggle, fields, chart });
+  /** `peerField`, `peerList`: whose connection the figures are of, in a group call. */
+  constructor({ section, toggle, fields, chart, peerField, peerList }) {
+    Object.assign(this, { section, toggle, fields, chart, peerField, peerList });
     this.toggle.addEventListener("click", () => this.setOpen(this.section.hidden));
     this.setOpen(false);
   }
@@ -36,6 +37,30 @@ export class StatsPanel {
   setOpen(open) {
     this.section.hidden = !open;
     this.toggle.setAttribute("aria-expanded", String(open));
+  }
+
+  /** The people whose figures can be shown ({ id, label }), `shownId` the one shown;
+   * the list appears when there are two or more. */
+  showPeople(people, shownId) {
+    const { peerField, peerList } = this;
+    peerField.hidden = people.length < 2;
+    const same =
+      peerList.options.length === people.length &&
+      people.every(({ id, label }, index) => {
+        const option = peerList.options[index];
+        return option.value === id && option.textContent === label;
+      });
+    if (!same) {
+      peerList.replaceChildren(
+        ...people.map(({ id, label }) => {
+          const option = document.createElement("option");
+          option.value = id;
+          option.textContent = label;
+          return option;
+        }),
+      );
+    }
+    if (shownId) peerList.value = shownId;
   }
 
   show(summary, history) {

@@ -74,6 +74,8 @@ export class CallView {
       section: byId("stats"),
       toggle: this.statsToggle,
       chart: byId("stat-chart"),
+      peerField: byId("stat-peer-field"),
+      peerList: byId("stat-peer"),
       fields: {
         send: byId("stat-send"),
         receive: byId("stat-receive"),
