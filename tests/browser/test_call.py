@@ -229,6 +229,43 @@ def test_web_addresses_in_chat_are_links_that_keep_the_call_private(server, new_
     expect(status(phone)).to_have_text("Connected")  # and the call goes on
 
 
+def test_a_message_out_of_sight_shows_over_the_call_and_leads_to_the_chat(server, new_page):
+    laptop, phone = new_page(), new_page(phone=True)
+    join_call(phone, start_call(laptop, server))
+    for page in (laptop, phone):
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    phone_log = phone.get_by_role("log", name="Messages")
+    expect(phone_log).not_to_be_in_viewport()  # below the picture, on a phone
+
+    scrolled = phone.evaluate("() => window.scrollY")
+    chat(laptop, "are you there?")
+    toast = phone.locator("#chat-toast")
+    expect(toast).to_have_text("Guest: are you there?")
+    expect(toast).to_be_visible()
+    # The message did not move the page away from the picture.
+    expect(phone_log).to_contain_text("are you there?")
+    assert phone.evaluate("() => window.scrollY") == scrolled
+    expect(phone.get_by_label("Remote video")).to_be_in_viewport()
+    toast.click()
+    expect(toast).to_be_hidden()
+    expect(phone_log).to_be_in_viewport()
+    expect(phone.get_by_role("textbox", name="Message")).to_be_focused()
+    # In sight, the log follows what comes in (it scrolls, the page does not).
+    for n in range(20):
+        chat(laptop, f"line {n}")
+    expect(phone_log.locator("li").last).to_have_text(re.compile("line 19"))
+    expect(phone_log.locator("li").last).to_be_in_viewport()
+    expect(phone_log.locator("li").first).not_to_be_in_viewport()
+    expect(toast).to_be_hidden()
+
+    # Where the chat is in sight already, nothing covers the call.
+    laptop_log = laptop.get_by_role("log", name="Messages")
+    expect(laptop_log).to_be_in_viewport()
+    chat(phone, "yes")
+    expect(laptop_log).to_contain_text("yes")
+    expect(laptop.locator("#chat-toast")).to_be_hidden()
+
+
 def test_chat_goes_both_ways_and_is_shown_as_text(server, new_page):
     laptop, phone = new_page(), new_page(phone=True)
     link = start_call(laptop, server)

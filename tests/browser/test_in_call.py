@@ -442,11 +442,13 @@ def test_the_chat_keeps_its_last_lines_and_lets_go_of_older_files(server, new_pa
         const { ChatPanel, MAX_LOG_ITEMS } = await import("/static/js/chat.js");
         const make = (tag) => document.createElement(tag);
         const log = make("ol");
+        const scroller = make("div");
+        scroller.append(log);
         const panel = new ChatPanel({
-            section: make("section"), log, form: make("form"), input: make("input"),
+            section: make("section"), log, scroller, form: make("form"), input: make("input"),
             sendButton: make("button"), fileButton: make("button"), fileInput: make("input"),
         });
-        document.body.append(log);
+        document.body.append(scroller);
         panel.addTransfer({ id: "old", name: "old.gif", size: pixel.length, mine: false });
         panel.finishTransfer("old", new Blob([new Uint8Array(pixel)]));
         const url = log.querySelector("a[download]").href;

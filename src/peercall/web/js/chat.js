@@ -21,9 +21,12 @@ function formatSize(bytes) {
 export class ChatPanel extends EventTarget {
   #transfers = new Map();
 
-  constructor({ section, log, form, input, sendButton, fileButton, fileInput }) {
+  /** `log`: the list of lines; `scroller`: the region that scrolls them. */
+  constructor({ section, log, scroller, form, input, sendButton, fileButton, fileInput }) {
     super();
-    Object.assign(this, { section, log, form, input, sendButton, fileButton, fileInput });
+    Object.assign(this, {
+      section, log, scroller, form, input, sendButton, fileButton, fileInput,
+    });
     this.fileButton.addEventListener("click", () => this.fileInput.click());
     this.fileInput.addEventListener("change", () => {
       for (const file of this.fileInput.files) {
@@ -131,10 +134,29 @@ export class ChatPanel extends EventTarget {
     this.#addLine(item);
   }
 
+  /**
+   * Whether the end of the log, where the newest line goes, is on the screen and
+   * not under anything (a phone's call bar sits over the bottom of the page).
+   */
+  get endInSight() {
+    if (this.section.hidden) return false;
+    const box = this.scroller.getBoundingClientRect();
+    const y = Math.min(box.bottom, window.innerHeight) - 2;
+    if (box.width === 0 || y < Math.max(box.top, 0)) return false;
+    return this.section.contains(document.elementFromPoint(box.left + box.width / 2, y));
+  }
+
+  /** Adds a line, and follows it if the log was at its end. The page follows too
+   * only if the person was reading the chat: on a phone the chat is below the
+   * picture, and a message must not take the picture away from whoever watches it. */
   #addLine(item) {
+    const { scroller } = this;
+    const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 8;
+    const reading = atEnd && this.endInSight;
     this.log.append(item);
     while (this.log.childElementCount > MAX_LOG_ITEMS) this.#remove(this.log.firstElementChild);
-    item.scrollIntoView({ block: "nearest" });
+    if (atEnd) scroller.scrollTop = scroller.scrollHeight;
+    if (reading) item.scrollIntoView({ block: "nearest" });
   }
 
   /** Takes a line out of the log, letting go of the file its link holds, if any. */

@@ -203,6 +203,7 @@ class App {
     });
     session.addEventListener("message", ({ detail }) => {
       const author = shownName(detail.peerName);
+      view.chatToast.show(author, detail.text);
       view.chat.add({ author, text: detail.text, sentAt: detail.sentAt });
     });
     session.addEventListener("flooding", ({ detail }) => {
@@ -310,6 +311,7 @@ class App {
     this.view.chat.setReady(false);
     // Hidden from now on; the next call, this one again or a new one, starts afresh.
     this.view.chat.clear();
+    this.view.chatToast.hide();
     this.view.tiles.clear();
     this.view.showControls("out-of-call");
   }

@@ -3,6 +3,7 @@
 
 import { CallState } from "./call.js";
 import { ChatPanel } from "./chat.js";
+import { ChatToast } from "./chat-toast.js";
 import { StatsPanel } from "./stats-panel.js";
 import { RemoteTiles } from "./tiles.js";
 
@@ -91,12 +92,14 @@ export class CallView {
     this.chat = new ChatPanel({
       section: byId("chat"),
       log: byId("chat-log"),
+      scroller: byId("chat-scroll"),
       form: byId("chat-form"),
       input: byId("chat-input"),
       sendButton: byId("chat-send"),
       fileButton: byId("send-file"),
       fileInput: byId("file-input"),
     });
+    this.chatToast = new ChatToast({ button: byId("chat-toast"), chat: this.chat });
   }
 
   /** Shows a state from STATUS_TEXT; the status region is read out by screen readers. */
