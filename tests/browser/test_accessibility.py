@@ -43,12 +43,14 @@ def test_every_state_of_a_call_passes_axe(server, new_page):
     chat(host, "the notes are at https://example.org/notes")
     chat(guest, "thanks")
     guest.get_by_role("button", name="Mute").click()
+    guest.get_by_role("button", name="Camera off").click()
     expect(host.get_by_text("Their microphone is muted")).to_be_visible()
+    expect(host.locator("figure.tile .avatar")).to_be_visible()  # their initial
     host.get_by_role("button", name="Call statistics").click()
     expect(host.get_by_role("region", name="Call statistics")).to_be_visible()
     host.locator("figure.tile").hover()  # its buttons shown
     assert_accessible(host, "in a call on a laptop: chat, statistics, marks")
-    assert_accessible(guest, "in a call on a phone, muted")
+    assert_accessible(guest, "in a call on a phone, muted, camera off")
 
     guest.get_by_role("button", name="Hang up").click()
     expect(status(host)).to_have_text("Everybody else left. Waiting for someone to join")

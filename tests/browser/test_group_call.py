@@ -131,6 +131,27 @@ def test_three_people_see_each_other_and_a_fourth_comes_after_one_left(server, n
     assert_sees(ben, "Ann", "Dan")
 
 
+def test_someone_whose_camera_is_off_shows_as_their_initial(server, new_page):
+    ann, ben = new_page(), new_page()
+    link = start_group(ann, server, "Ann")
+    enter(ben, "émile", link, "Join")
+    assert_sees(ann, "émile")
+    tile = ann.locator("figure.tile")
+    avatar = tile.locator(".avatar")
+    expect(avatar).to_be_hidden()  # their picture is there
+
+    ben.get_by_role("button", name="Camera off").click()
+    expect(avatar).to_be_visible()
+    expect(avatar).to_have_text("É")
+    # A colour of their own, from their peer id.
+    hue = avatar.evaluate("(element) => element.style.getPropertyValue('--hue')")
+    assert hue.isdigit()
+
+    ben.get_by_role("button", name="Camera on").click()
+    expect(avatar).to_be_hidden()
+    assert_sees(ann, "émile")
+
+
 def test_the_statistics_are_of_the_person_picked(server, new_page):
     ann, ben, cat = new_page(), new_page(), new_page()
     link = start_group(ann, server, "Ann")

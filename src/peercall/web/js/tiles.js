@@ -13,6 +13,19 @@ function element(tag, className) {
   return created;
 }
 
+/** The first letter (grapheme: an accented letter or an emoji whole) of a name. */
+function initialOf(name) {
+  const [first] = new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(name);
+  return first ? first.segment.toLocaleUpperCase() : "";
+}
+
+/** A hue of its own for each person, the same on every page (from their peer id). */
+function hueOf(peerId) {
+  let hash = 0;
+  for (const char of peerId) hash = (hash * 31 + char.codePointAt(0)) % 360;
+  return hash;
+}
+
 function actionButton(label, onClick) {
   const button = element("button");
   button.type = "button";
@@ -29,6 +42,10 @@ class Tile {
     this.video = element("video");
     this.video.autoplay = true;
     this.video.playsInline = true;
+    // Shown instead of a black picture while their camera is off (or before it comes).
+    this.avatar = element("div", "avatar");
+    this.avatar.setAttribute("aria-hidden", "true"); // the caption names them already
+    this.avatar.style.setProperty("--hue", String(hueOf(peerId)));
     this.caption = element("figcaption", "name");
     this.marks = element("div", "remote-marks");
     this.marks.setAttribute("aria-live", "polite");
@@ -52,7 +69,7 @@ class Tile {
       this.video.addEventListener("enterpictureinpicture", () => this.showViewState());
       this.video.addEventListener("leavepictureinpicture", () => this.showViewState());
     }
-    this.figure.append(this.video, this.caption, this.marks, this.actions);
+    this.figure.append(this.video, this.avatar, this.caption, this.marks, this.actions);
     this.setName(name);
     this.setMediaState(null);
   }
@@ -97,6 +114,7 @@ class Tile {
   setName(name) {
     const shown = shownName(name);
     this.caption.textContent = shown;
+    this.avatar.textContent = initialOf(shown);
     this.video.setAttribute("aria-label", `Remote video: ${shown}`);
   }
 
