@@ -188,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-pattern", action="store_true", help="send moving bars and a 440 Hz tone"
     )
     join_parser.add_argument(
+        "--muted", action="store_true", help="join muted: silence is sent, the others see it"
+    )
+    join_parser.add_argument(
+        "--camera-off",
+        action="store_true",
+        help="join with the camera off: a black picture is sent, the others see it",
+    )
+    join_parser.add_argument(
         "--record", metavar="FILE", type=Path, help="record what the other person sends"
     )
     join_parser.add_argument(
@@ -244,6 +252,8 @@ def join_call(args: argparse.Namespace) -> int:
         play=args.play,
         camera=args.camera,
         test_pattern=args.test_pattern,
+        muted=args.muted,
+        camera_off=args.camera_off,
         record=args.record,
         duration=args.duration,
         say=args.say,

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.browser.media import loudest_audio
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
+from tests.browser.test_in_call import SILENCE, ever_marked_speaking
 from tests.clients import PythonPeer, run_peercall
 from tests.servers import ServerProcess
 
@@ -132,3 +134,26 @@ def test_the_page_and_python_tell_each_other_what_they_send(
     python.wait_for_line("^Their microphone is on and their camera is on$")
     page.get_by_role("button", name="Mute").click()
     python.wait_for_line("^Their microphone is muted and their camera is on$")
+
+
+def test_a_python_peer_speaking_is_outlined_and_joins_muted_or_camera_off_on_request(
+    server: ServerProcess, new_page, python_peers
+):
+    """The page reads who speaks from the audio level in RTP (RFC 6464), which aiortc
+    sends too; `--muted` and `--camera-off` send silence and black, and say so."""
+    page = new_page()
+    link = start_call(page, server)
+    python = python_peers(link, "--test-pattern", "--name", "Tone")  # a 440 Hz tone
+    expect(status(page)).to_have_text("Connected", timeout=20_000)
+    tile = page.locator("figure.tile")
+    assert ever_marked_speaking(tile, 4000)
+    python.stop()  # Ctrl-C: it hangs up
+    expect(status(page)).to_contain_text("left", timeout=20_000)
+
+    quiet = python_peers(link, "--test-pattern", "--muted", "--camera-off")
+    quiet.wait_for_line("^Connected$")
+    expect(page.get_by_text("Their microphone is muted")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Their camera is off")).to_be_visible()
+    expect(tile.locator(".avatar")).to_be_visible()
+    assert not ever_marked_speaking(tile, 3000)
+    assert loudest_audio(page.get_by_label("Remote video")) < SILENCE

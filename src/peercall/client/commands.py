@@ -48,6 +48,8 @@ class JoinOptions:
     play: Path | None = None
     camera: str | None = None
     test_pattern: bool = False
+    muted: bool = False  # silence sent in place of the sound, from the start
+    camera_off: bool = False  # a black picture in place of the video, from the start
     record: Path | None = None
     duration: float | None = None
     say: str | None = None
@@ -118,6 +120,8 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
             return fail(exc.message, EXIT_CALL_FAILED, err)
         except MediaError as exc:
             return fail(str(exc), EXIT_USAGE, err)
+        call.set_muted(options.muted)
+        call.set_video_off(options.camera_off)
         async with call:
             code = await follow_call(call, options, say, file_to_send)
         say(STATE_TEXT[call.state])  # we hung up
