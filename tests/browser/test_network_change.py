@@ -15,6 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.media import presented_frames
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
 from tests.netns import NetworkNamespace, can_make_namespaces
 from tests.servers import ServerProcess
@@ -122,3 +123,27 @@ def test_a_lossy_network_shows_a_poor_connection_on_both_sides_until_it_recovers
         device.stop_losing()
         for mark in marks:
             expect(mark).to_be_hidden(timeout=20_000)
+
+
+def test_in_a_group_the_tile_of_someone_whose_network_changed_says_reconnecting(
+    tmp_path, device, playwright, new_page
+):
+    """The call stays "Connected" for the two whose network did not change (they
+    still have each other): the tile of the third is where it shows."""
+    with call_across(tmp_path, device, playwright, new_page) as (phone, laptop):
+        third = new_page(self_signed_ok=True)
+        join_call(third, phone.get_by_role("textbox", name="Call link").input_value())
+        expect(status(third)).to_have_text("Connected", timeout=30_000)
+        tiles = laptop.locator("figure.tile")
+        expect(laptop.locator("figure.tile[data-active=true]")).to_have_count(2, timeout=30_000)
+        phone_mark = tiles.first.get_by_text("Reconnecting…")
+        third_mark = tiles.last.get_by_text("Reconnecting…")
+
+        device.change_address()
+        expect(phone_mark).to_be_visible(timeout=30_000)
+        expect(status(laptop)).to_have_text("Connected")
+        expect(third_mark).to_be_hidden()
+        expect(phone_mark).to_be_hidden(timeout=60_000)  # back over the new path
+        laptop.bring_to_front()
+        frames = [presented_frames(tiles.first.locator("video"))["count"] for _ in range(5)]
+        assert max(frames) > 10, frames

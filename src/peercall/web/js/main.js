@@ -238,7 +238,7 @@ class App {
     });
     const quality = new QualityWatch(() => session.peerConnections());
     quality.addEventListener("change", ({ detail }) => {
-      tiles.setPoorConnection(detail.peerId, detail.poor);
+      tiles.setLinkMark(detail.peerId, detail.mark);
     });
     this.watches = [speaking, quality];
     for (const watch of this.watches) watch.start();

@@ -52,13 +52,20 @@ export function pathQuality(report, before) {
   return { receivedLossPercent, sentLossPercent, roundTripMs, poor };
 }
 
-/** Samples every person's connection every INTERVAL_MS; "change" events carry
- * { peerId, poor } when someone's mark should change. */
+/** What a person's tile says of the connection with them. */
+export const LinkMark = Object.freeze({ NONE: "none", POOR: "poor", RECONNECTING: "reconnecting" });
+
+/**
+ * Samples every person's connection every INTERVAL_MS; "change" events carry
+ * { peerId, mark } (a LinkMark) when someone's mark should change. "reconnecting":
+ * connected before, not now (in a group call the call itself stays "Connected"
+ * while the others are, so their tile is where it shows).
+ */
 export class QualityWatch extends EventTarget {
   #connections;
   #timer = null;
   #sampling = false;
-  #paths = new Map(); // peer id -> { pc, report, poor, goodIntervals }
+  #paths = new Map(); // peer id -> { pc, report, mark, goodIntervals, wasConnected }
 
   /** @param {() => Map<string, RTCPeerConnection>} connections  each person's, now */
   constructor(connections) {
@@ -74,7 +81,7 @@ export class QualityWatch extends EventTarget {
   stop() {
     clearInterval(this.#timer);
     this.#timer = null;
-    for (const [peerId, path] of this.#paths) if (path.poor) this.#change(peerId, false);
+    for (const [peerId, path] of this.#paths) this.#mark(peerId, path, LinkMark.NONE);
     this.#paths.clear();
   }
 
@@ -83,8 +90,10 @@ export class QualityWatch extends EventTarget {
     this.#sampling = true;
     try {
       const connections = this.#connections();
-      for (const peerId of this.#paths.keys()) {
-        if (!connections.has(peerId)) this.#forget(peerId);
+      for (const [peerId, path] of this.#paths) {
+        if (connections.has(peerId)) continue;
+        this.#mark(peerId, path, LinkMark.NONE); // gone: their tile goes too
+        this.#paths.delete(peerId);
       }
       for (const [peerId, pc] of connections) await this.#sampleOne(peerId, pc);
     } finally {
@@ -93,35 +102,38 @@ export class QualityWatch extends EventTarget {
   }
 
   async #sampleOne(peerId, pc) {
-    // Not connected: the call's state says "Reconnecting" already.
-    if (pc.connectionState !== "connected") return this.#forget(peerId);
+    let path = this.#paths.get(peerId);
+    if (!path) {
+      path = { pc: null, report: null, mark: LinkMark.NONE, goodIntervals: 0, wasConnected: false };
+      this.#paths.set(peerId, path);
+    }
+    if (pc.connectionState !== "connected") {
+      // Before the first connection there is nothing to lose; after it, a
+      // connection that is not connected (restarting ICE, or a new one in its
+      // place) is one that is coming back.
+      path.report = null;
+      if (path.wasConnected) this.#mark(peerId, path, LinkMark.RECONNECTING);
+      return;
+    }
     const report = await pc.getStats();
     if (!this.#timer) return; // stopped meanwhile
-    const path = this.#paths.get(peerId);
-    if (path?.pc !== pc) {
-      // A new person, or a new peer connection with them: its first report.
-      if (path?.poor) this.#change(peerId, false);
-      this.#paths.set(peerId, { pc, report, poor: false, goodIntervals: 0 });
+    path.wasConnected = true;
+    if (path.pc !== pc || path.report === null) {
+      // Connected (again), or a new peer connection with them: its first report.
+      Object.assign(path, { pc, report, goodIntervals: 0 });
+      if (path.mark === LinkMark.RECONNECTING) this.#mark(peerId, path, LinkMark.NONE);
       return;
     }
     const { poor } = pathQuality(report, path.report);
     path.report = report;
     path.goodIntervals = poor ? 0 : path.goodIntervals + 1;
-    if (poor && !path.poor) {
-      path.poor = true;
-      this.#change(peerId, true);
-    } else if (path.poor && path.goodIntervals >= GOOD_INTERVALS_TO_CLEAR) {
-      path.poor = false;
-      this.#change(peerId, false);
-    }
+    if (poor) this.#mark(peerId, path, LinkMark.POOR);
+    else if (path.goodIntervals >= GOOD_INTERVALS_TO_CLEAR) this.#mark(peerId, path, LinkMark.NONE);
   }
 
-  #forget(peerId) {
-    if (this.#paths.get(peerId)?.poor) this.#change(peerId, false);
-    this.#paths.delete(peerId);
-  }
-
-  #change(peerId, poor) {
-    this.dispatchEvent(new CustomEvent("change", { detail: { peerId, poor } }));
+  #mark(peerId, path, mark) {
+    if (path.mark === mark) return;
+    path.mark = mark;
+    this.dispatchEvent(new CustomEvent("change", { detail: { peerId, mark } }));
   }
 }

@@ -2,10 +2,17 @@
 // "muted" / "camera off" marks), in a grid that the stylesheet sizes by count.
 // Built with createElement and textContent only: names are other people's text.
 
+import { LinkMark } from "./quality.js";
+
 /** How a person is called on screen: their name, or "Guest" if they gave none. */
 export function shownName(name) {
   return name || "Guest";
 }
+
+const LINK_MARK_TEXT = {
+  [LinkMark.POOR]: "Poor connection",
+  [LinkMark.RECONNECTING]: "Reconnecting…",
+};
 
 function element(tag, className) {
   const created = document.createElement(tag);
@@ -53,10 +60,9 @@ class Tile {
     this.muted.textContent = "Their microphone is muted";
     this.cameraOff = element("span", "mark");
     this.cameraOff.textContent = "Their camera is off";
-    this.poorConnection = element("span", "mark");
-    this.poorConnection.textContent = "Poor connection";
-    this.poorConnection.hidden = true;
-    this.marks.append(this.muted, this.cameraOff, this.poorConnection);
+    this.linkMark = element("span", "mark"); // the connection with them (quality.js)
+    this.linkMark.hidden = true;
+    this.marks.append(this.muted, this.cameraOff, this.linkMark);
     // Their picture bigger: the whole screen, or a window of its own above other apps.
     this.actions = element("div", "tile-actions");
     if (document.fullscreenEnabled) {
@@ -203,10 +209,12 @@ export class RemoteTiles extends EventTarget {
     this.#tiles.get(peerId)?.setMediaState(state);
   }
 
-  /** Says on their tile that media with them gets through badly (see quality.js). */
-  setPoorConnection(peerId, poor) {
+  /** Says on their tile how the connection with them is (a LinkMark of quality.js). */
+  setLinkMark(peerId, mark) {
     const tile = this.#tiles.get(peerId);
-    if (tile) tile.poorConnection.hidden = !poor;
+    if (!tile) return;
+    tile.linkMark.textContent = LINK_MARK_TEXT[mark] ?? "";
+    tile.linkMark.hidden = !tile.linkMark.textContent;
   }
 
   /** Marks the tile of someone speaking (an outline, see style.css). */
