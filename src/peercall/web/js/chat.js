@@ -1,8 +1,8 @@
 // The chat panel: a log of messages and a box to write one. Messages are shown
 // as text (textContent), never parsed as HTML, whoever wrote them; web addresses in
-// them as links (chat-links.js). The log keeps
-// the last MAX_LOG_ITEMS lines of the current call only: a received file is held in
-// memory for its download link, and the link goes with its line.
+// them as links (chat-links.js). The log keeps the last MAX_LOG_ITEMS lines of the
+// current call only: a received file is held in memory for its download link, and
+// the link goes with its line.
 
 import { withLinks } from "./chat-links.js";
 import { MAX_TEXT_LENGTH } from "./datachannel.js";
