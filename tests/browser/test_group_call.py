@@ -179,6 +179,22 @@ def test_the_statistics_are_of_the_person_picked(server, new_page):
             timeout=15_000,
         )
 
+    # The pick holds while people come: Dan joining does not move the panel off Cat.
+    dan = new_page()
+    enter(dan, "Dan", link, "Join")
+    expect(people.locator("option")).to_have_text(["Ben", "Cat", "Dan"], timeout=CONNECT_MS)
+    expect(status(dan)).to_have_text("Connected", timeout=CONNECT_MS)
+    expect(people).to_have_value(people.locator("option", has_text="Cat").get_attribute("value"))
+    people.select_option(label="Ben")
+    dan.get_by_role("button", name="Hang up").click()
+    expect(people.locator("option")).to_have_text(["Ben", "Cat"])
+    expect(people).to_have_value(people.locator("option", has_text="Ben").get_attribute("value"))
+    ann.wait_for_function(
+        "(field) => parseInt(field.textContent, 10) <= 60",
+        arg=receiving.element_handle(),
+        timeout=15_000,
+    )
+
     # Cat leaves: only Ben is left, the list goes and the figures are his.
     cat.get_by_role("button", name="Hang up").click()
     expect(people).to_be_hidden()

@@ -262,7 +262,6 @@ class App {
     if (this.statsMonitor?.pc === pc) return;
     this.statsMonitor?.stop();
     this.statsMonitor = null;
-    this.statsPeerId = null; // whose connection the statistics are of, when picked
     this.view.stats.clear();
     if (!pc) return;
     const monitor = new StatsMonitor(pc);
