@@ -31,8 +31,8 @@ export class DevicePicker {
    */
   async openRemembered() {
     const { media } = this;
-    await this.#open(await this.#remembered());
-    const { cameraId, microphoneId } = await this.#remembered();
+    const listed = await this.#open(this.#remembered(await listDevices()));
+    const { cameraId, microphoneId } = this.#remembered(listed);
     const other = (wanted, open) => wanted !== undefined && wanted !== open;
     if (other(cameraId, media.cameraDeviceId) || other(microphoneId, media.microphoneDeviceId)) {
       await this.#open({ cameraId, microphoneId });
@@ -47,7 +47,8 @@ export class DevicePicker {
     await this.refresh();
   }
 
-  /** The lists as the browser has them now, showing the devices in use. */
+  /** The lists as the browser has them now, showing the devices in use; returns
+   * them ({ cameras, microphones, speakers }, as listDevices). */
   async refresh() {
     const { cameras, microphones, speakers } = await listDevices();
     const { view, media } = this;
@@ -57,11 +58,11 @@ export class DevicePicker {
     await this.#followSpeaker(speakers);
     view.showMediaOptions({ cameras: cameras.length, canShareScreen: media.canShareScreen });
     view.showMediaState(media);
+    return { cameras, microphones, speakers };
   }
 
-  /** The remembered camera and microphone among those listed now (else undefined). */
-  async #remembered() {
-    const { cameras, microphones } = await listDevices();
+  /** The remembered camera and microphone among those `listDevices` gave (else undefined). */
+  #remembered({ cameras, microphones }) {
     const listed = (devices, id) => (devices.some((device) => device.id === id) ? id : undefined);
     return {
       cameraId: listed(cameras, this.#choices.get("camera")),
@@ -79,11 +80,12 @@ export class DevicePicker {
     });
   }
 
-  /** (Re)opens the devices; the call gets the new tracks through "sendtrack". */
+  /** (Re)opens the devices; the call gets the new tracks through "sendtrack".
+   * Returns the device lists as refreshed after it. */
   async #open(choice) {
     await this.media.open(choice);
     this.view.showNotice(this.media.notice);
-    await this.refresh();
+    return this.refresh();
   }
 
   /** The person picked another speaker: the call plays on it, and it is remembered. */

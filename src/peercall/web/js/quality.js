@@ -2,6 +2,8 @@
 // connection" while packets are lost (either way) or the round trip is long, so a
 // frozen picture or choppy sound has an explanation on both sides.
 
+import { selectedPair } from "./stats.js";
+
 const INTERVAL_MS = 2000;
 // Past these over an interval, sound breaks up and pictures freeze.
 const POOR_LOSS_PERCENT = 5;
@@ -15,15 +17,6 @@ function sumOf(report, type, field) {
     if (stats.type === type && typeof stats[field] === "number") sum += stats[field];
   }
   return sum;
-}
-
-function selectedRoundTripMs(report) {
-  for (const stats of report.values()) {
-    if (stats.type !== "transport" || !stats.selectedCandidatePairId) continue;
-    const seconds = report.get(stats.selectedCandidatePairId)?.currentRoundTripTime;
-    return typeof seconds === "number" ? seconds * 1000 : null;
-  }
-  return null;
 }
 
 /**
@@ -44,7 +37,8 @@ export function pathQuality(report, before) {
       sentLossPercent = Math.max(sentLossPercent, 100 * stats.fractionLost);
     }
   }
-  const roundTripMs = selectedRoundTripMs(report);
+  const seconds = selectedPair(report)?.currentRoundTripTime;
+  const roundTripMs = typeof seconds === "number" ? seconds * 1000 : null;
   const poor =
     receivedLossPercent >= POOR_LOSS_PERCENT ||
     sentLossPercent >= POOR_LOSS_PERCENT ||

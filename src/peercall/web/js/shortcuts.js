@@ -20,9 +20,8 @@ export function bindShortcuts(buttons) {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
     if (typing(event.target)) return;
-    const button = Object.hasOwn(buttons, event.key.toLowerCase())
-      ? buttons[event.key.toLowerCase()]
-      : null;
+    const key = event.key.toLowerCase();
+    const button = Object.hasOwn(buttons, key) ? buttons[key] : null;
     if (!button || button.disabled || button.closest("[hidden]")) return;
     event.preventDefault();
     button.click();

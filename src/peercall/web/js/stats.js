@@ -16,7 +16,8 @@ function bitrate(now, before, field, seconds) {
   return Math.max(0, ((now[field] - before[field]) * 8) / seconds);
 }
 
-function selectedPair(report) {
+/** The candidate pair the connection uses (its transport's selected one), or null. */
+export function selectedPair(report) {
   for (const stats of report.values()) {
     if (stats.type === "transport" && stats.selectedCandidatePairId) {
       return report.get(stats.selectedCandidatePairId) ?? null;
