@@ -3,7 +3,7 @@ without disturbing the others, and the uplink shared between them."""
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.media import presented_frames
 from tests.browser.test_call import SCREENSHOTS, status
@@ -152,6 +152,19 @@ def test_someone_whose_camera_is_off_shows_as_their_initial(server, new_page):
     assert_sees(ann, "émile")
 
 
+def receiving_within(field: Locator, lowest: int, highest: int | None) -> None:
+    """Waits until the panel's "Receiving" figure (kbit/s) is within the range: a
+    second of a newly shown person's figures comes in, then holds within it."""
+    field.page.wait_for_function(
+        """([field, lowest, highest]) => {
+            const kbps = parseInt(field.textContent, 10);
+            return kbps >= lowest && (highest === null || kbps <= highest);
+        }""",
+        arg=[field.element_handle(), lowest, highest],
+        timeout=15_000,
+    )
+
+
 def test_the_statistics_are_of_the_person_picked(server, new_page):
     ann, ben, cat = new_page(), new_page(), new_page()
     link = start_group(ann, server, "Ann")
@@ -169,15 +182,7 @@ def test_the_statistics_are_of_the_person_picked(server, new_page):
     receiving = stat(panel, "Receiving")
     for name, lowest, highest in (("Cat", 100, None), ("Ben", 0, 60), ("Cat", 100, None)):
         people.select_option(label=name)
-        # A second of the new person's figures comes in, then holds within the range.
-        ann.wait_for_function(
-            """([field, lowest, highest]) => {
-                const kbps = parseInt(field.textContent, 10);
-                return kbps >= lowest && (highest === null || kbps <= highest);
-            }""",
-            arg=[receiving.element_handle(), lowest, highest],
-            timeout=15_000,
-        )
+        receiving_within(receiving, lowest, highest)
 
     # The pick holds while people come: Dan joining does not move the panel off Cat.
     dan = new_page()
@@ -189,20 +194,12 @@ def test_the_statistics_are_of_the_person_picked(server, new_page):
     dan.get_by_role("button", name="Hang up").click()
     expect(people.locator("option")).to_have_text(["Ben", "Cat"])
     expect(people).to_have_value(people.locator("option", has_text="Ben").get_attribute("value"))
-    ann.wait_for_function(
-        "(field) => parseInt(field.textContent, 10) <= 60",
-        arg=receiving.element_handle(),
-        timeout=15_000,
-    )
+    receiving_within(receiving, 0, 60)
 
     # Cat leaves: only Ben is left, the list goes and the figures are his.
     cat.get_by_role("button", name="Hang up").click()
     expect(people).to_be_hidden()
-    ann.wait_for_function(
-        "(field) => parseInt(field.textContent, 10) <= 60",
-        arg=receiving.element_handle(),
-        timeout=15_000,
-    )
+    receiving_within(receiving, 0, 60)
 
 
 def test_each_person_shares_their_uplink_between_the_others(server, new_page):
