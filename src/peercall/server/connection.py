@@ -132,8 +132,10 @@ class Connection(WSListener):
         first_wait: float,
         bucket: TokenBucket,
         max_frame_bytes: int,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
-        """`first_wait`: seconds it has to say something (see `deadline`)."""
+        """`first_wait`: seconds it has to say something (see `deadline`). `loop`:
+        the running one, kept (see below)."""
         self.handler = handler
         self.codec = codec
         self.address = address
@@ -142,7 +144,7 @@ class Connection(WSListener):
         # Kept: `asyncio.get_running_loop()` makes a getpid system call each time
         # (Python checks it is not in a forked child), and it was called for nearly
         # every message sent or received: 40 system calls per call set-up.
-        self.loop = asyncio.get_running_loop()
+        self.loop = loop
         self.deadline = self.loop.time() + first_wait
         self.transport: WSTransport | None = None
         # Made when a frame arrives, dropped once handled: an empty deque costs ~700

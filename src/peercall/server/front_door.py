@@ -56,7 +56,7 @@ class FrontDoor(asyncio.Protocol):
     slotted and lets go of everything else on handing over.
     """
 
-    __slots__ = ("deadline", "http_arguments", "hub", "received", "transport")
+    __slots__ = ("deadline", "http_arguments", "hub", "loop", "received", "transport")
 
     def __init__(
         self,
@@ -69,6 +69,9 @@ class FrontDoor(asyncio.Protocol):
     ) -> None:
         self.hub = hub
         self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, _loop)
+        # uvicorn hands over its loop: asking asyncio for it is a system call each
+        # time (it checks the process id), and each socket needed it twice.
+        self.loop = _loop if _loop is not None else asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.received = bytearray()
         self.deadline: asyncio.TimerHandle | None = None
@@ -78,9 +81,7 @@ class FrontDoor(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         # Without it a client that never finishes its request line (or never starts
         # it) would keep its socket for good: uvicorn has no such deadline.
-        self.deadline = asyncio.get_running_loop().call_later(
-            self.hub.settings.handshake_seconds, self._too_slow
-        )
+        self.deadline = self.loop.call_later(self.hub.settings.handshake_seconds, self._too_slow)
 
     def _too_slow(self) -> None:
         self.deadline = None
@@ -108,7 +109,7 @@ class FrontDoor(asyncio.Protocol):
         peer = self.transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) else "unknown"
         accept: Callable[[WSUpgradeRequest], Upgrade] = functools.partial(
-            self.hub.accept, peer=address
+            self.hub.accept, peer=address, loop=self.loop
         )
         return WSProtocol(
             None,  # host and port: a client's

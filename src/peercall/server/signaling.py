@@ -121,9 +121,12 @@ class SignalingHub:
         self.metrics.error(error.code)
         connection.send(error_message(error))
 
-    def accept(self, request: WSUpgradeRequest, peer: str) -> Upgrade:
+    def accept(
+        self, request: WSUpgradeRequest, peer: str, loop: asyncio.AbstractEventLoop
+    ) -> Upgrade:
         """picows' listener factory: a socket for the upgrade `request` from `peer`
-        (101 and its `Connection`), or an HTTP error instead of the upgrade."""
+        (101 and its `Connection`, served on `loop`), or an HTTP error instead of the
+        upgrade."""
         if not self._origin_allowed(request.headers):
             # Refused before the upgrade (HTTP 403): another site's page may not
             # use this server with its visitors' browsers.
@@ -139,7 +142,7 @@ class SignalingHub:
         bucket = TokenBucket(self.settings.messages_per_second, self.settings.message_burst)
         connection = Connection(
             self, self.codec, address, self.settings.handshake_seconds, bucket,
-            self.max_frame_bytes,
+            self.max_frame_bytes, loop,
         )  # fmt: skip
         return WSUpgradeResponseWithListener(SwitchingProtocols(), connection)
 
