@@ -4,9 +4,10 @@ The load generator (benchmarks/load/loadgen.mjs, Node) runs on core 1 and each
 server on core 0, one server at a time, each fresh for every phase:
 
 1. saturation: CONCURRENCY pairs run set-ups back to back (join, offer, answer,
-   10 candidates each way, leave) for SECONDS: set-ups per second, errors, peak RSS;
+   10 candidates each way, leave) for SECONDS: set-ups per second, errors, peak RSS,
+   the CPU time each side used; five rounds, the servers taking turns (medians);
 2. latency: the same set-ups offered at a fixed rate below both saturations: relay
-   latency of the candidates (send -> receive) p50 / p99;
+   latency of the candidates (send -> receive) p50 / p99; five rounds likewise;
 3. idle: CONNECTIONS sockets that have joined (peercall) or registered (PeerJS) and
    then say nothing: how many the process holds, and memory per connection.
 
@@ -48,6 +49,11 @@ from benchmarks.common import (
 LOADGEN = BENCHMARKS / "load" / "loadgen.mjs"
 SERVER_CPU, LOADGEN_CPU = 0, 1
 LATENCY_ROUNDS = 5
+SATURATION_ROUNDS = 5
+# The saturation figures whose median over rounds is reported.
+SATURATION_FIGURES = (
+    "setups_per_second", "setups_per_cpu_second", "server_cpu_share", "loadgen_cpu_share",
+)  # fmt: skip
 TARGETS = ("peercall", "peerjs")
 
 
@@ -192,27 +198,25 @@ def saturation_then_latency(
     concurrency: int,
     seconds: float,
     rate: float | None = None,
-    latency_rounds: int = LATENCY_ROUNDS,
+    rounds: tuple[int, int] = (SATURATION_ROUNDS, LATENCY_ROUNDS),
 ) -> tuple[dict[str, dict[str, Any]], float]:
     """Each target's saturation, then its latency at `rate` (default: half the lower
-    saturation), one fresh server per phase; the results and the rate offered.
+    saturation), one fresh server per run; the results and the rate offered.
 
-    Latency is measured `latency_rounds` times, the targets taking turns, and the
-    median of each percentile is kept: in single runs, either server's p99 moved
-    between 8 and 32 ms on this machine (the load generator's own pauses are in it),
-    more than the difference between the servers."""
-    results: dict[str, dict[str, Any]] = {}
-    for name, target in targets.items():
-        results[name] = {"saturation": saturation(target, concurrency, seconds)}
-        print(name, "saturation", results[name]["saturation"], flush=True)
+    Each phase is run `rounds` times (saturation, latency), the targets taking
+    turns, and the median of each figure is kept. In single runs on this machine,
+    either server's p99 moved between 8 and 32 ms (the load generator's own pauses
+    are in it), and the ratio of set-ups per server CPU-second between 0.90 and 0.98
+    from one run to the next: more than the differences being measured."""
+    saturation_rounds, latency_rounds = rounds
+    runs = interleaved(
+        targets, saturation_rounds, lambda target: saturation(target, concurrency, seconds)
+    )
+    results = {name: {"saturation": summary(measured)} for name, measured in runs.items()}
     lowest = min(r["saturation"]["setups_per_second"] for r in results.values())
     rate = round(rate or 0.5 * lowest, 1)
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-    for _ in range(latency_rounds):
-        for name, target in targets.items():
-            rounds[name].append(latency(target, rate, seconds))
-            print(name, "latency", rounds[name][-1], flush=True)
-    for name, measured in rounds.items():
+    runs = interleaved(targets, latency_rounds, lambda target: latency(target, rate, seconds))
+    for name, measured in runs.items():
         results[name]["latency"] = {
             "rounds": measured,
             "errors": merged_errors(round_["errors"] for round_ in measured),
@@ -222,6 +226,30 @@ def saturation_then_latency(
             },
         }
     return results, rate
+
+
+def interleaved(
+    targets: dict[str, Target], rounds: int, run: Callable[[Target], dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """`run` `rounds` times for each target, the targets taking turns: a machine that
+    slows down for a while slows both."""
+    measured: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, target in targets.items():
+            measured[name].append(run(target))
+            print(name, measured[name][-1], flush=True)
+    return measured
+
+
+def summary(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """Saturation rounds as one: the median of each figure, every error, the highest
+    peak RSS, and the rounds themselves."""
+    return {
+        **{key: statistics.median(r[key] for r in measured) for key in SATURATION_FIGURES},
+        "errors": merged_errors(r["errors"] for r in measured),
+        "peak_rss_kib": max(r["peak_rss_kib"] for r in measured),
+        "rounds": measured,
+    }
 
 
 def merged_errors(found: Iterable[dict[str, int]]) -> dict[str, int]:
