@@ -206,8 +206,8 @@ def saturation_then_latency(
     Each phase is run `rounds` times (saturation, latency), the targets taking
     turns, and the median of each figure is kept. In single runs on this machine,
     either server's p99 moved between 8 and 32 ms (the load generator's own pauses
-    are in it), and the ratio of set-ups per server CPU-second between 0.90 and 0.98
-    from one run to the next: more than the differences being measured."""
+    are in it), and the ratio of set-ups per server CPU-second between 0.82 and 1.10
+    from one round to the next: more than the differences being measured."""
     saturation_rounds, latency_rounds = rounds
     runs = interleaved(
         targets, saturation_rounds, lambda target: saturation(target, concurrency, seconds)
@@ -325,11 +325,11 @@ def per_connection(r: dict[str, Any]) -> str:
 
 # (label, cell) for the table printed here and in benchmarks/README.md.
 ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("set-ups per second at saturation", setups_per_second),
+    ("set-ups per second at saturation (median of rounds)", setups_per_second),
     ("CPU used: server / load generator", cpu_shares),
-    ("set-ups per CPU-second of the server", setups_per_cpu_second),
+    ("set-ups per CPU-second of the server (median of rounds)", setups_per_cpu_second),
     ("errors at saturation", errors("saturation")),
-    ("peak RSS at saturation", peak_rss),
+    ("peak RSS at saturation (highest of rounds)", peak_rss),
     ("relay latency p50 at the fixed load (median of rounds)", relay("p50")),
     ("relay latency p99 at the fixed load (median of rounds)", relay("p99")),
     ("errors at the fixed load", errors("latency")),
