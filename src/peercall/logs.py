@@ -122,7 +122,7 @@ class EventWriter:
 
     Why: the server logs four lines per call set-up (two joins, two leaves), and
     going through `logging` (a LogRecord, the handler's lock, the formatter, a write
-    system call per line) was 7 % of its CPU per set-up under load (benchmarks/
+    system call per line) was about 6 % of its CPU per set-up under load (benchmarks/
     README.md). A line goes this way only when `logging` would do nothing else with
     it (`takes`): no filter or other handler on the way, and `logging`'s own lines
     are written through the same buffer, so the order of lines holds. A line written
@@ -173,14 +173,12 @@ class EventWriter:
     def write(self, logger: str, message: str, fields: dict[str, object]) -> None:
         line = self.formatter.event_line(time.time(), logger, message, fields)
         self.stream.write((line + "\n").encode(self.encoding, self.errors))
-        if self.flush_due:
-            return
-        if self._on_loop_thread():
+        if not self._on_loop_thread():
+            self.flush()  # also when the loop has closed with a flush still due
+        elif not self.flush_due:
             assert self.loop is not None
             self.flush_due = True
             self.loop.call_soon(self.flush)
-        else:
-            self.flush()
 
     def _on_loop_thread(self) -> bool:
         """Learnt from the first line written while a loop runs (asking each time is

@@ -117,3 +117,19 @@ def test_a_filter_on_the_way_sees_every_event_line(event_log):
     log_event(logger, "join", call="c1")
     assert seen == ["join call=c1"]
     assert messages(path) == ["join call=c1"]
+
+
+def test_event_lines_after_the_loop_closed_with_a_flush_due_are_written_at_once(event_log):
+    path, logger = event_log()
+    loop = asyncio.new_event_loop()
+
+    def log_and_stop() -> None:
+        log_event(logger, "join", call="c1")  # its flush is due at the end of the turn
+        loop.stop()  # which never comes: the loop stops first
+
+    loop.call_soon(log_and_stop)
+    loop.run_forever()
+    loop.close()
+    assert messages(path) == []
+    log_event(logger, "leave", call="c1")
+    assert messages(path) == ["join call=c1", "leave call=c1"]
