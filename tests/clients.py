@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -28,12 +29,13 @@ def run_peercall(
 class PythonPeer:
     """`peercall join LINK ...` running in the background; output kept in a file."""
 
-    def __init__(self, link: str, *args: str, log_dir: Path) -> None:
+    def __init__(self, link: str, *args: str, log_dir: Path, launcher: Sequence[str] = ()) -> None:
+        """`launcher`: what runs the command (`ip netns exec NAME` for another device)."""
         log_dir.mkdir(parents=True, exist_ok=True)
         self.out_path = log_dir / f"join-{os.getpid()}-{time.monotonic_ns()}.out"
         self.err_path = self.out_path.with_suffix(".err")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "peercall", "join", link, *args],
+            [*launcher, sys.executable, "-m", "peercall", "join", link, *args],
             stdout=self.out_path.open("w"),
             stderr=self.err_path.open("w"),
         )

@@ -30,11 +30,14 @@ def inbound(stats_id: str, received: int, lost: int) -> RTCInboundRtpStreamStats
     )  # fmt: skip
 
 
-def remote_inbound(stats_id: str, rtt: float) -> RTCRemoteInboundRtpStreamStats:
+def remote_inbound(
+    stats_id: str, rtt: float, fraction_lost: int = 0
+) -> RTCRemoteInboundRtpStreamStats:
+    """`fraction_lost` as aiortc gives it: RTCP's, in 256ths."""
     return RTCRemoteInboundRtpStreamStats(
         timestamp=NOW, type="remote-inbound-rtp", id=stats_id, ssrc=1, kind="audio",
         transportId="t", packetsReceived=0, packetsLost=0, jitter=0, roundTripTime=rtt,
-        fractionLost=0,
+        fractionLost=fraction_lost,
     )  # fmt: skip
 
 
@@ -57,8 +60,8 @@ def test_a_report_is_summed_per_peer():
             transport("t2", sent=10, received=20),  # unbundled media: a second transport
             inbound("audio", received=50, lost=2),
             inbound("video", received=300, lost=-1),  # duplicates can make it negative
-            remote_inbound("r-audio", 0.012),
-            remote_inbound("r-video", 0.010),
+            remote_inbound("r-audio", 0.012, fraction_lost=16),
+            remote_inbound("r-video", 0.010, fraction_lost=64),
             outbound,
         ),
     )
@@ -69,11 +72,13 @@ def test_a_report_is_summed_per_peer():
         packets_received=350,
         packets_lost=2,
         round_trip_ms=pytest.approx(10.0),
+        sent_loss_percent=25.0,  # the worst of our streams: 64 of 256
     )
 
 
-def test_before_any_report_the_round_trip_is_unknown():
-    assert peer_stats("p", report(transport("t", 1, 2))).round_trip_ms is None
+def test_before_any_report_the_round_trip_and_what_they_lost_are_unknown():
+    stats = peer_stats("p", report(transport("t", 1, 2)))
+    assert (stats.round_trip_ms, stats.sent_loss_percent) == (None, None)
 
 
 def test_bit_rates_come_from_two_samples():

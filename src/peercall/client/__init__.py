@@ -29,6 +29,7 @@ from peercall.client.errors import (
 from peercall.client.events import (
     CallEvent,
     CallState,
+    ConnectionQualityChanged,
     FileFailed,
     FileReceived,
     MessageReceived,
@@ -53,6 +54,7 @@ __all__ = [
     "CallLink",
     "CallNotFound",
     "CallState",
+    "ConnectionQualityChanged",
     "FileFailed",
     "FileReceived",
     "InvalidLink",

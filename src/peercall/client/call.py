@@ -26,6 +26,7 @@ from peercall.client.errors import CallError, ServerUnreachable
 from peercall.client.events import (
     CallEvent,
     CallState,
+    ConnectionQualityChanged,
     FileFailed,
     FileReceived,
     MessageReceived,
@@ -39,6 +40,8 @@ from peercall.client.files import read_file_to_send
 from peercall.client.links import CallLink, parse_call_link, server_base_url
 from peercall.client.media import MediaSource, SwitchableTrack, sends_its_own
 from peercall.client.peer import PeerLink
+from peercall.client.quality import INTERVAL_SECONDS as QUALITY_INTERVAL_SECONDS
+from peercall.client.quality import QualityJudge
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
 from peercall.client.signaling import ResumableSignaling, SignalingConnection
 from peercall.client.stats import PeerStats
@@ -310,12 +313,41 @@ class Call:
             if track is not None:
                 track.on("ended", self._media_changed)
         self._use_ice_servers(self._ice_servers, self._ice_servers_expire_in)
+        self._spawn(self._watch_quality())
         if self._already_there:
             # The people here offer to us; their offers follow `joined`.
             self._set_state(CallState.CONNECTING)
         else:
             self._set_state(CallState.WAITING)
             self._make_open_offer()
+
+    async def _watch_quality(self) -> None:
+        """Every few seconds, each connected person's statistics: tells of a
+        connection that turns poor or is good again (`ConnectionQualityChanged`)."""
+        judge = QualityJudge()
+        while True:
+            await asyncio.sleep(QUALITY_INTERVAL_SECONDS)
+            for gone in judge.people() - self._links.keys():
+                judge.forget(gone)
+            for peer_id, link in list(self._links.items()):
+                if link.connection_state != "connected":
+                    continue
+                try:
+                    sample = await link.stats()
+                except Exception:  # closing meanwhile: the next round
+                    logger.debug("no statistics for %s this round", peer_id, exc_info=True)
+                    continue
+                change = judge.observe(link, sample)
+                if change is not None:
+                    self._emit(
+                        ConnectionQualityChanged(
+                            peer_id=peer_id,
+                            poor=change.poor,
+                            received_loss_percent=change.received_loss_percent,
+                            sent_loss_percent=change.sent_loss_percent,
+                            round_trip_ms=change.round_trip_ms,
+                        )
+                    )
 
     def _server_lost_for_now(self) -> None:
         if self._state != CallState.SERVER_RECONNECTING:

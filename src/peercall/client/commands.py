@@ -23,6 +23,7 @@ from peercall.client.events import (
     STATE_TEXT,
     CallEvent,
     CallState,
+    ConnectionQualityChanged,
     FileFailed,
     FileReceived,
     MessageReceived,
@@ -188,6 +189,7 @@ async def _follow_events(
     file_to_send: bytes | None,
 ) -> int:
     timer: asyncio.TimerHandle | None = None
+    names: dict[str, str] = {}  # of those who joined after us
     async for event in events:
         match event:
             case StateChanged(state=state):
@@ -205,7 +207,8 @@ async def _follow_events(
                     return EXIT_OK
                 elif state == CallState.SERVER_LOST:
                     return EXIT_CALL_FAILED
-            case PeerJoined(name=name):
+            case PeerJoined(peer_id=peer_id, name=name):
+                names[peer_id] = name
                 say(f"{printable(name) or 'Someone'} joined")
             case MessageReceived(text=text):
                 say(f"Message: {printable(text)}")
@@ -217,7 +220,21 @@ async def _follow_events(
                 say(f"File: {printable(name)} ({len(data)} bytes){what}")
             case FileFailed(name=name, reason=reason):
                 say(f"File {printable(name)} did not arrive whole: {reason}")
+            case ConnectionQualityChanged() as change:
+                say(quality_line(change, names.get(change.peer_id, "")))
     return EXIT_OK
+
+
+def quality_line(change: ConnectionQualityChanged, name: str) -> str:
+    """What a person in the call reads on the tile, with the figures that decided."""
+    with_whom = f" with {printable(name)}" if name else ""
+    if not change.poor:
+        return f"The connection{with_whom} is good again"
+    rtt = "?" if change.round_trip_ms is None else f"{change.round_trip_ms:.0f}"
+    return (
+        f"Poor connection{with_whom}: {change.received_loss_percent:.0f} % lost coming in,"
+        f" {change.sent_loss_percent:.0f} % going out, round trip {rtt} ms"
+    )
 
 
 async def send_file_option(call: Call, name: str, data: bytes, say: Callable[[str], None]) -> None:

@@ -100,6 +100,20 @@ class FileFailed:
     reason: str
 
 
+@dataclass(frozen=True)
+class ConnectionQualityChanged:
+    """The connection with `peer_id` turned poor (`poor`), or is good again. Judged
+    every 2 s as the page's tile judges it: 5 % of the packets lost either way, or a
+    round trip of 600 ms, make it poor; two good intervals in a row make it good
+    again. The figures are those of the interval that decided."""
+
+    peer_id: str
+    poor: bool
+    received_loss_percent: float  # of what they send us
+    sent_loss_percent: float  # of what we send them
+    round_trip_ms: float | None
+
+
 CallEvent = (
     StateChanged
     | PeerJoined
@@ -109,4 +123,5 @@ CallEvent = (
     | PeerMediaChanged
     | FileReceived
     | FileFailed
+    | ConnectionQualityChanged
 )

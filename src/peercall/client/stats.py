@@ -25,6 +25,9 @@ class PeerStats:
     packets_lost: int  # of those, never received
     # From the other side's reports on what we send; None until the first (~1 s).
     round_trip_ms: float | None
+    # Of what we send, the share lost on the way in the interval their last report
+    # covers (the worst of our streams); None until the first report.
+    sent_loss_percent: float | None = None
 
     def bits_per_second_since(self, earlier: PeerStats, seconds: float) -> tuple[float, float]:
         """(received, sent) bits per second between `earlier` and these."""
@@ -41,11 +44,11 @@ def peer_stats(peer_id: str, report: RTCStatsReport) -> PeerStats:
     entries = list(report.values())
     transports = {entry.id: entry for entry in entries if isinstance(entry, RTCTransportStats)}
     inbound = [entry for entry in entries if isinstance(entry, RTCInboundRtpStreamStats)]
-    round_trips = [
-        entry.roundTripTime
-        for entry in entries
-        if isinstance(entry, RTCRemoteInboundRtpStreamStats) and entry.roundTripTime is not None
-    ]
+    remote_reports = [e for e in entries if isinstance(e, RTCRemoteInboundRtpStreamStats)]
+    round_trips = [e.roundTripTime for e in remote_reports if e.roundTripTime is not None]
+    # aiortc gives RTCP's own fraction (lost / 256, RFC 3550 section 6.4.1), not the
+    # 0-1 number of the W3C statistics.
+    sent_losses = [100 * e.fractionLost / 256 for e in remote_reports if e.fractionLost is not None]
     return PeerStats(
         peer_id=peer_id,
         bytes_sent=sum(transport.bytesSent for transport in transports.values()),
@@ -53,4 +56,5 @@ def peer_stats(peer_id: str, report: RTCStatsReport) -> PeerStats:
         packets_received=sum(stream.packetsReceived for stream in inbound),
         packets_lost=sum(max(0, stream.packetsLost) for stream in inbound),
         round_trip_ms=1000 * min(round_trips) if round_trips else None,
+        sent_loss_percent=max(sent_losses) if sent_losses else None,
     )
