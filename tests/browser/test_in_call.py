@@ -270,11 +270,16 @@ def test_sharing_the_screen_sends_it_and_stopping_goes_back_to_the_camera(server
     expect(preview).not_to_have_js_property("srcObject", None)
     assert "fake_device" not in video_track_label(preview)  # the screen, not a camera
     assert_receives_video(viewer)
+    # Shown whole on the other side: a camera's picture is cropped to fill its tile,
+    # a screen's would lose its edges.
+    their_picture = viewer.get_by_label("Remote video")
+    expect(their_picture).to_have_css("object-fit", "contain")
 
     sharer.get_by_role("button", name="Stop sharing").click()
     expect(sharer.get_by_role("button", name="Share screen")).to_be_visible()
     assert video_track_label(preview) == "fake_device_0"
     assert_receives_video(viewer)
+    expect(their_picture).to_have_css("object-fit", "cover")
     assert offers[0] == offers_at_connect == 1
 
 

@@ -196,7 +196,11 @@ export class CallSession extends EventTarget {
 
   #mediaState() {
     const { audio, video } = this.localMedia.outgoing;
-    return { audio: Boolean(audio) && !this.localMedia.muted, video: Boolean(video) };
+    return {
+      audio: Boolean(audio) && !this.localMedia.muted,
+      video: Boolean(video),
+      screen: Boolean(video) && this.localMedia.sharingScreen,
+    };
   }
 
   #allLinks() {

@@ -15,9 +15,17 @@ export function encodeText(text) {
   return JSON.stringify({ type: "chat", text, sent_at: Date.now() });
 }
 
-/** Whether we send sound (microphone on, not muted) and a picture (camera or screen). */
-export function encodeMediaState({ audio, video }) {
-  return JSON.stringify({ type: "media-state", audio: Boolean(audio), video: Boolean(video) });
+/**
+ * Whether we send sound (microphone on, not muted) and a picture (camera or screen),
+ * and whether that picture is a shared screen (shown whole on the other side).
+ */
+export function encodeMediaState({ audio, video, screen }) {
+  return JSON.stringify({
+    type: "media-state",
+    audio: Boolean(audio),
+    video: Boolean(video),
+    screen: Boolean(screen),
+  });
 }
 
 const DECODERS = {
@@ -33,15 +41,17 @@ const DECODERS = {
   },
   "file-start": (message) => (validFileStart(message) ? message : null),
   "file-end": (message) => (typeof message.id === "string" ? message : null),
-  "media-state": ({ audio, video }) =>
-    typeof audio === "boolean" && typeof video === "boolean"
-      ? { type: "media-state", audio, video }
+  // `screen` is optional: clients from before it say nothing of it.
+  "media-state": ({ audio, video, screen = false }) =>
+    typeof audio === "boolean" && typeof video === "boolean" && typeof screen === "boolean"
+      ? { type: "media-state", audio, video, screen }
       : null,
 };
 
 /**
  * A text message as { type: "chat", text, sentAt: Date }, { type: "media-state",
- * audio, video }, or a "file-start" / "file-end"; null for anything else (ignored).
+ * audio, video, screen }, or a "file-start" / "file-end"; null for anything else
+ * (ignored).
  */
 export function decodeMessage(data) {
   if (typeof data !== "string") return null;

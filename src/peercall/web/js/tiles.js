@@ -124,11 +124,13 @@ class Tile {
     this.video.setAttribute("aria-label", `Remote video: ${shown}`);
   }
 
-  /** What they told us they send; null before they said. */
+  /** What they told us they send; null before they said. A shared screen is shown
+   * whole (a tile crops a camera's picture to fill it, and would cut a slide's edges). */
   setMediaState(state) {
     this.muted.hidden = !state || state.audio;
     this.cameraOff.hidden = !state || state.video;
     this.figure.dataset.cameraOff = String(Boolean(state && !state.video));
+    this.figure.dataset.screen = String(Boolean(state?.screen));
   }
 }
 
