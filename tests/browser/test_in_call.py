@@ -283,6 +283,32 @@ def test_sharing_the_screen_sends_it_and_stopping_goes_back_to_the_camera(server
     assert offers[0] == offers_at_connect == 1
 
 
+def test_an_upright_picture_is_shown_whole_in_a_lying_tile(server, new_page):
+    phone, laptop, _ = connected_pair(server, new_page)
+    their_picture = laptop.get_by_label("Remote video")
+    expect(their_picture).to_have_css("object-fit", "cover")  # both lying: it fills
+    # The phone is held upright: its camera's picture stands (cropped from the fake
+    # device's 640x480, as a real phone's turns with it).
+    phone.evaluate(
+        """() => document.getElementById("local-video").srcObject.getVideoTracks()[0]
+            .applyConstraints({ width: 360, height: 480, resizeMode: "crop-and-scale" })"""
+    )
+    laptop.wait_for_function(
+        """() => { const video = document.querySelector("figure.remote video");
+                   return video.videoHeight > video.videoWidth; }""",
+        timeout=15_000,
+        polling=200,
+    )
+    # Cropped to the tile it would lose its top and bottom (a face's forehead and
+    # chin): shown whole instead.
+    expect(their_picture).to_have_css("object-fit", "contain")
+    phone.evaluate(
+        """() => document.getElementById("local-video").srcObject.getVideoTracks()[0]
+            .applyConstraints({ width: 640, height: 480 })"""
+    )
+    expect(their_picture).to_have_css("object-fit", "cover", timeout=15_000)
+
+
 def stat(panel, name: str):
     return panel.locator(f"dt:text-is('{name}') + dd")
 

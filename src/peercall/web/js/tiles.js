@@ -9,6 +9,11 @@ export function shownName(name) {
   return name || "Guest";
 }
 
+// The most of a picture a tile crops away to fill itself: a 16:9 camera in a 4:3
+// tile loses a quarter of its width (as in most video calls); past a third, the
+// picture is shown whole instead.
+const MAX_CROPPED = 1 / 3;
+
 const LINK_MARK_TEXT = {
   [LinkMark.POOR]: "Poor connection",
   [LinkMark.RECONNECTING]: "Reconnecting…",
@@ -78,6 +83,23 @@ class Tile {
     this.figure.append(this.video, this.avatar, this.caption, this.marks, this.actions);
     this.setName(name);
     this.setMediaState(null);
+    // Their picture fills the tile, cropped, unless that would hide more than a third
+    // of it (MAX_CROPPED): a phone held upright in a laptop's tile would lose its top
+    // and bottom, a laptop's picture on a phone most of its width.
+    this.video.addEventListener("resize", () => this.#fit());
+    this.resizes = new ResizeObserver(() => this.#fit());
+    this.resizes.observe(this.figure);
+  }
+
+  #fit() {
+    const { videoWidth, videoHeight } = this.video;
+    const { clientWidth, clientHeight } = this.figure;
+    let shown = 1; // the share of the picture a filled tile shows
+    if (videoWidth > 0 && videoHeight > 0 && clientWidth > 0 && clientHeight > 0) {
+      const ratio = (videoWidth / videoHeight) * (clientHeight / clientWidth);
+      shown = Math.min(ratio, 1 / ratio);
+    }
+    this.figure.dataset.fit = shown < 1 - MAX_CROPPED ? "whole" : "fill";
   }
 
   /** The buttons say what a press does: "Full screen" or "Exit full screen", etc. */
@@ -110,6 +132,7 @@ class Tile {
 
   /** Out of the page: its window closed if popped out (a full screen ends by itself). */
   close() {
+    this.resizes.disconnect();
     if (document.pictureInPictureElement === this.video) {
       document.exitPictureInPicture().catch(() => {});
     }
