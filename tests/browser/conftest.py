@@ -112,7 +112,11 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
             elif phone_autoplay:
                 chosen = request.getfixturevalue("phone_autoplay_browser")
             context = chosen.new_context(**size)
-            context.grant_permissions(["camera", "microphone", "clipboard-read", "clipboard-write"])
+            # Granting some denies the rest; Chrome grants a visible page the screen
+            # wake lock without asking.
+            context.grant_permissions(
+                ["camera", "microphone", "clipboard-read", "clipboard-write", "screen-wake-lock"]
+            )
         contexts.append(context)
         page = context.new_page()
         name = "phone" if phone else "laptop"

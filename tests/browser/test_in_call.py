@@ -309,6 +309,53 @@ def test_an_upright_picture_is_shown_whole_in_a_lying_tile(server, new_page):
     expect(their_picture).to_have_css("object-fit", "cover", timeout=15_000)
 
 
+# Records every screen wake lock the page takes (test instrumentation: the locks are
+# the browser's own).
+RECORD_WAKE_LOCKS = """
+(() => {
+  const request = WakeLock.prototype.request;
+  window.__wakeLocks = [];
+  WakeLock.prototype.request = async function (...args) {
+    const lock = await request.apply(this, args);
+    window.__wakeLocks.push(lock);
+    return lock;
+  };
+})();
+"""
+HELD_WAKE_LOCKS = "() => window.__wakeLocks.filter((lock) => !lock.released).length"
+
+
+def test_the_screen_stays_on_during_a_call_and_may_turn_off_after(server, new_page):
+    host = new_page()
+    host.add_init_script(RECORD_WAKE_LOCKS)
+    host.goto(server.url)
+    expect(host.get_by_role("button", name="New call")).to_be_visible()
+    assert host.evaluate("() => window.__wakeLocks.length") == 0  # not for the preview
+    link = start_call(host, server)
+    # Waiting for someone is in the call too: a phone on the table, waiting.
+    host.wait_for_function(f"() => ({HELD_WAKE_LOCKS})() === 1", timeout=5_000)
+    guest = new_page()
+    guest.add_init_script(RECORD_WAKE_LOCKS)
+    join_call(guest, link)
+    for page in (host, guest):
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+        page.wait_for_function(f"() => ({HELD_WAKE_LOCKS})() === 1", timeout=5_000)
+    # The browser lets go of the lock while the page is hidden (another app in front);
+    # seen again, the page takes it again. (Headless, the page is never hidden: the
+    # test lets go of the lock and says the page is visible.)
+    host.evaluate(
+        """async () => {
+            await Promise.all(window.__wakeLocks.map((lock) => lock.release()));
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    host.wait_for_function(f"() => ({HELD_WAKE_LOCKS})() === 1", timeout=5_000)
+    guest.get_by_role("button", name="Hang up").click()
+    guest.wait_for_function(f"() => ({HELD_WAKE_LOCKS})() === 0", timeout=5_000)
+    expect(status(host)).to_contain_text("left", timeout=20_000)
+    assert host.evaluate(HELD_WAKE_LOCKS) == 1  # still in the call, waiting
+
+
 def stat(panel, name: str):
     return panel.locator(f"dt:text-is('{name}') + dd")
 

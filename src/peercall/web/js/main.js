@@ -6,6 +6,7 @@ import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
 import { QualityWatch } from "./quality.js";
+import { ScreenOn } from "./screen-on.js";
 import { bindShortcuts } from "./shortcuts.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
@@ -30,6 +31,7 @@ class App {
     this.statsPeerId = null; // whose connection the statistics are of, when picked
     this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
+    this.screenOn = new ScreenOn(); // a phone's screen stays on while in a call
     this.inCall = false;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
     this.passcode = ""; // of the call we are in or about to join
@@ -173,6 +175,7 @@ class App {
     }
     this.session = session;
     this.inCall = true;
+    this.screenOn.keep();
     this.watchTiles(session);
     this.followMutedSpeech();
     view.passcode.value = "";
@@ -304,6 +307,7 @@ class App {
     this.session = null;
     this.statsPeerId = null;
     this.inCall = false;
+    this.screenOn.letGo();
     this.watchStats();
     this.watchTiles(null);
     this.followMutedSpeech();
