@@ -356,6 +356,39 @@ def test_the_screen_stays_on_during_a_call_and_may_turn_off_after(server, new_pa
     assert host.evaluate(HELD_WAKE_LOCKS) == 1  # still in the call, waiting
 
 
+def visible_hands(page: Page) -> Locator:
+    return page.locator("figure.remote .mark:visible", has_text="Hand raised")
+
+
+def test_a_raised_hand_shows_on_every_tile_of_it_until_lowered(server, new_page):
+    ann, ben, _ = connected_pair(server, new_page)
+    link = ann.get_by_role("textbox", name="Call link").input_value()
+    # For group calls: in a call of two it would only crowd a phone's buttons.
+    expect(ann.get_by_role("button", name="Mute")).to_be_visible()
+    expect(ann.get_by_role("button", name="Raise hand")).to_be_hidden()
+    cat = new_page()
+    join_call(cat, link)
+    expect(status(cat)).to_have_text("Connected", timeout=20_000)
+    hand_button = ann.get_by_role("button", name="Raise hand")
+    expect(hand_button).to_have_attribute("aria-pressed", "false")
+    expect(visible_hands(ben)).to_have_count(0)
+
+    hand_button.click()
+    expect(ann.get_by_role("button", name="Lower hand")).to_have_attribute("aria-pressed", "true")
+    for page in (ben, cat):
+        expect(visible_hands(page)).to_have_count(1)  # Ann's tile, nobody else's
+    # Someone who joins later sees it too (it is said when their channel opens).
+    dan = new_page()
+    join_call(dan, link)
+    expect(status(dan)).to_have_text("Connected", timeout=20_000)
+    expect(visible_hands(dan)).to_have_count(1, timeout=10_000)
+
+    ann.keyboard.press("h")  # the key, as for M and V
+    expect(ann.get_by_role("button", name="Raise hand")).to_have_attribute("aria-pressed", "false")
+    for page in (ben, cat, dan):
+        expect(visible_hands(page)).to_have_count(0)
+
+
 def stat(panel, name: str):
     return panel.locator(f"dt:text-is('{name}') + dd")
 

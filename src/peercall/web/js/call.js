@@ -57,6 +57,7 @@ export class CallSession extends EventTarget {
     this.peerId = null;
     this.iceServers = [];
     this.state = null;
+    this.handRaised = false;
   }
 
   /**
@@ -187,6 +188,12 @@ export class CallSession extends EventTarget {
   async replaceTrack(kind, track) {
     await Promise.all(this.#allLinks().map((link) => link.replaceTrack(kind, track)));
     this.sendMediaState();
+  }
+
+  /** Raises our hand, or lowers it: everybody's page shows it on our tile. */
+  setHandRaised(raised) {
+    this.handRaised = raised;
+    for (const link of this.#links.values()) link.sendHand(raised);
   }
 
   /** Tells everybody whether we send sound and picture. */
@@ -321,11 +328,15 @@ export class CallSession extends EventTarget {
       });
     forward("chat", "message");
     forward("media-state", "remotemediastate");
+    forward("hand", "remotehand");
     forward("incomingfile", "incomingfile");
     forward("relayerror", "relayerror");
     forward("flooding", "flooding");
     link.addEventListener("channel", (event) => {
-      if (event.detail === "open") link.sendMediaState(this.#mediaState());
+      if (event.detail === "open") {
+        link.sendMediaState(this.#mediaState());
+        if (this.handRaised) link.sendHand(true);
+      }
       this.dispatchEvent(new Event("chatchange"));
     });
     link.addLocalMedia(this.localMedia.outgoing, { asOfferer: session === undefined });

@@ -28,6 +28,11 @@ export function encodeMediaState({ audio, video, screen }) {
   });
 }
 
+/** Whether our hand is raised (someone who wants to speak, in a group call). */
+export function encodeHand(raised) {
+  return JSON.stringify({ type: "hand", raised: Boolean(raised) });
+}
+
 const DECODERS = {
   chat: (message) => {
     const { text, sent_at: sentAt } = message;
@@ -41,6 +46,7 @@ const DECODERS = {
   },
   "file-start": (message) => (validFileStart(message) ? message : null),
   "file-end": (message) => (typeof message.id === "string" ? message : null),
+  hand: ({ raised }) => (typeof raised === "boolean" ? { type: "hand", raised } : null),
   // `screen` is optional: clients from before it say nothing of it.
   "media-state": ({ audio, video, screen = false }) =>
     typeof audio === "boolean" && typeof video === "boolean" && typeof screen === "boolean"
@@ -50,8 +56,8 @@ const DECODERS = {
 
 /**
  * A text message as { type: "chat", text, sentAt: Date }, { type: "media-state",
- * audio, video, screen }, or a "file-start" / "file-end"; null for anything else
- * (ignored).
+ * audio, video, screen }, { type: "hand", raised }, or a "file-start" / "file-end";
+ * null for anything else (ignored).
  */
 export function decodeMessage(data) {
   if (typeof data !== "string") return null;

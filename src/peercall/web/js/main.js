@@ -46,7 +46,8 @@ class App {
     view.cameraButton.addEventListener("click", () => media.setCameraOff(!media.cameraOff));
     view.switchCameraButton.addEventListener("click", () => this.devices.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
-    bindShortcuts({ m: view.muteButton, v: view.cameraButton });
+    view.handButton.addEventListener("click", () => this.toggleHand());
+    bindShortcuts({ m: view.muteButton, v: view.cameraButton, h: view.handButton });
     view.stats.peerList.addEventListener("change", () => {
       this.statsPeerId = view.stats.peerList.value;
       this.watchStats();
@@ -193,16 +194,21 @@ class App {
     });
     session.addEventListener("peerjoined", ({ detail }) => {
       view.tiles.add(detail.peerId, detail.name);
+      view.showOthers(view.tiles.count);
       this.watchStats();
       if (!detail.wasThere) view.chat.notice(`${shownName(detail.name)} joined`);
     });
     session.addEventListener("peerleft", ({ detail }) => {
       view.tiles.remove(detail.peerId);
+      view.showOthers(view.tiles.count);
       this.watchStats();
       if (!detail.quietly) view.chat.notice(`${shownName(detail.name)} left`);
     });
     session.addEventListener("remotemediastate", ({ detail }) => {
       view.tiles.setMediaState(detail.peerId, detail);
+    });
+    session.addEventListener("remotehand", ({ detail }) => {
+      view.tiles.setHand(detail.peerId, detail.raised);
     });
     session.addEventListener("message", ({ detail }) => {
       const author = shownName(detail.peerName);
@@ -222,6 +228,12 @@ class App {
     session.addEventListener("incomingfile", ({ detail }) => this.onIncomingFile(detail));
     session.addEventListener("chatchange", () => view.chat.setReady(session.canSendText));
     return session;
+  }
+
+  toggleHand() {
+    if (!this.session) return;
+    this.session.setHandRaised(!this.session.handRaised);
+    this.view.showHand(this.session.handRaised);
   }
 
   sendText(text) {
@@ -316,6 +328,7 @@ class App {
     this.view.chat.clear();
     this.view.chatToast.hide();
     this.view.tiles.clear();
+    this.view.showOthers(0);
     this.view.showControls("out-of-call");
   }
 

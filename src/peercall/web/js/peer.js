@@ -7,6 +7,7 @@ import {
   CHANNEL_LABEL,
   CHANNEL_OPTIONS,
   decodeMessage,
+  encodeHand,
   encodeMediaState,
   encodeText,
 } from "./datachannel.js";
@@ -306,6 +307,11 @@ export class PeerLink extends EventTarget {
   /** Tells the other side whether we send sound and picture (shown on their page). */
   sendMediaState(state) {
     if (this.canSendText) this.channel.send(encodeMediaState(state));
+  }
+
+  /** Tells the other side whether our hand is raised (shown on our tile there). */
+  sendHand(raised) {
+    if (this.canSendText) this.channel.send(encodeHand(raised));
   }
 
   get canSendText() {

@@ -1,6 +1,7 @@
 // Keys for the buttons used most in a call, as other call apps have them: M mutes
-// or unmutes, V turns the camera off or on. Not while typing (a chat line with an
-// "m" in it mutes nobody), and not with Ctrl, Alt or Meta (the browser's keys).
+// or unmutes, V turns the camera off or on, H raises or lowers the hand. Not while
+// typing (a chat line with an "m" in it mutes nobody), and not with Ctrl, Alt or
+// Meta (the browser's keys).
 
 function typing(target) {
   return (

@@ -67,7 +67,10 @@ class Tile {
     this.cameraOff.textContent = "Their camera is off";
     this.linkMark = element("span", "mark"); // the connection with them (quality.js)
     this.linkMark.hidden = true;
-    this.marks.append(this.muted, this.cameraOff, this.linkMark);
+    this.hand = element("span", "mark hand");
+    this.hand.textContent = "Hand raised";
+    this.hand.hidden = true;
+    this.marks.append(this.hand, this.muted, this.cameraOff, this.linkMark);
     // Their picture bigger: the whole screen, or a window of its own above other apps.
     this.actions = element("div", "tile-actions");
     if (document.fullscreenEnabled) {
@@ -147,6 +150,11 @@ class Tile {
     this.video.setAttribute("aria-label", `Remote video: ${shown}`);
   }
 
+  /** Whether they raised their hand (to speak next, in a group call). */
+  setHand(raised) {
+    this.hand.hidden = !raised;
+  }
+
   /** What they told us they send; null before they said. A shared screen is shown
    * whole (a tile crops a camera's picture to fill it, and would cut a slide's edges). */
   setMediaState(state) {
@@ -174,6 +182,11 @@ export class RemoteTiles extends EventTarget {
       for (const tile of this.#tiles.values()) tile.showViewState();
     });
     this.#layOut();
+  }
+
+  /** How many people have a tile. */
+  get count() {
+    return this.#tiles.size;
   }
 
   /** Adds (or renames) the tile of `peerId`. */
@@ -228,6 +241,10 @@ export class RemoteTiles extends EventTarget {
 
   #playOn(deviceId) {
     return Promise.all([...this.#tiles.values()].map(({ video }) => video.setSinkId(deviceId)));
+  }
+
+  setHand(peerId, raised) {
+    this.#tiles.get(peerId)?.setHand(raised);
   }
 
   setMediaState(peerId, state) {

@@ -70,6 +70,7 @@ export class CallView {
     this.cameraButton = byId("camera-toggle");
     this.switchCameraButton = byId("switch-camera");
     this.shareScreenButton = byId("share-screen");
+    this.handButton = byId("raise-hand");
     this.statsToggle = byId("stats-toggle");
     this.stats = new StatsPanel({
       section: byId("stats"),
@@ -147,6 +148,9 @@ export class CallView {
     if (mode !== "in-call") this.stats.setOpen(false);
     // Sharing the screen only means something to someone in the call.
     this.shareScreenButton.hidden = !(this.#canShareScreen && mode === "in-call");
+    this.#hand.inCall = mode === "in-call";
+    if (mode !== "in-call") this.showHand(false);
+    this.#showHandButton();
     this.joinButton.disabled = false;
     this.newCallButton.disabled = false;
   }
@@ -170,6 +174,30 @@ export class CallView {
     this.cameraButton.setAttribute("aria-pressed", String(cameraOff));
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
+  }
+
+  // "Raise hand" is for group calls (two others or more): in a call of two it would
+  // only crowd a phone's row of buttons. A raised hand can always be lowered.
+  #hand = { inCall: false, others: 0, raised: false };
+
+  /** The button says what a press does: "Raise hand", or "Lower hand" once raised. */
+  showHand(raised) {
+    this.#hand.raised = raised;
+    this.handButton.textContent = raised ? "Lower hand" : "Raise hand";
+    this.handButton.title = `${this.handButton.textContent} (H)`;
+    this.handButton.setAttribute("aria-pressed", String(raised));
+    this.#showHandButton();
+  }
+
+  /** How many other people are in the call. */
+  showOthers(count) {
+    this.#hand.others = count;
+    this.#showHandButton();
+  }
+
+  #showHandButton() {
+    const { inCall, others, raised } = this.#hand;
+    this.handButton.hidden = !(inCall && (others >= 2 || raised));
   }
 
   busy() {
