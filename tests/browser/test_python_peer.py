@@ -157,3 +157,23 @@ def test_a_python_peer_speaking_is_outlined_and_joins_muted_or_camera_off_on_req
     expect(tile.locator(".avatar")).to_be_visible()
     assert not ever_marked_speaking(tile, 3000)
     assert loudest_audio(page.get_by_label("Remote video")) < SILENCE
+
+
+def test_a_hand_raised_on_the_page_is_told_to_a_python_peer(
+    server: ServerProcess, new_page, python_peers
+):
+    ann, ben = new_page(), new_page()
+    link = start_call(ann, server)
+    join_call(ben, link)
+    python = python_peers(link, "--test-pattern")
+    python.wait_for_line("^Connected$")
+    expect(status(ann)).to_have_text("Connected", timeout=20_000)
+    # Both pages' channels are open (what they send is said first): each said its
+    # hand is down, which is no news.
+    python.wait_for_line(r"(?s)(^Their microphone is on and their camera is on$.*){2}")
+    assert "hand" not in python.stdout
+    ann.get_by_role("button", name="Raise hand").click()  # two others: it is there
+    python.wait_for_line("^Someone raised their hand$")
+    ann.get_by_role("button", name="Lower hand").click()
+    python.wait_for_line("^Someone lowered their hand$")
+    assert python.stdout.count("their hand") == 2, python.stdout

@@ -16,6 +16,7 @@ from peercall.client import (
     CallNotFound,
     CallState,
     FileReceived,
+    HandChanged,
     MediaSource,
     MessageReceived,
     PeerJoined,
@@ -104,6 +105,31 @@ async def test_two_python_clients_see_hear_and_text_each_other(server: ServerPro
     assert (left.peer_id, left.reason) == (second.peer_id, "left")
     async with asyncio.timeout(TIMEOUT):
         await first.wait_for_state(CallState.PEER_LEFT)
+
+
+async def test_a_raised_hand_is_told_to_everybody_and_to_whoever_joins_later(
+    server: ServerProcess, calls
+):
+    link = await create_call(server.url)
+    first, second = await calls(link), await calls(link)
+    second_events = second.events()
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+        await second.wait_connected()
+    first.raise_hand()
+    assert first.hand_raised
+    raised = await next_event(second_events, HandChanged)
+    assert (raised.peer_id, raised.raised) == (first.peer_id, True)
+    # Said again when a newcomer's channel opens: they see it without a change.
+    third = await calls(link)
+    third_events = third.events()
+    raised = await next_event(third_events, HandChanged)
+    assert (raised.peer_id, raised.raised) == (first.peer_id, True)
+
+    first.raise_hand(False)
+    for events in (second_events, third_events):
+        lowered = await next_event(events, HandChanged)
+        assert (lowered.peer_id, lowered.raised) == (first.peer_id, False)
 
 
 async def test_files_go_both_ways_whole_while_the_call_goes_on(

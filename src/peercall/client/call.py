@@ -29,6 +29,7 @@ from peercall.client.events import (
     ConnectionQualityChanged,
     FileFailed,
     FileReceived,
+    HandChanged,
     MessageReceived,
     PeerJoined,
     PeerLeft,
@@ -186,6 +187,8 @@ class Call:
         self._relay = MediaRelay()  # lets one source feed many peer connections (and readers)
         self._links: dict[str, PeerLink] = {}
         self._open_link: PeerLink | None = None
+        self._hand_raised = False
+        self._hands: dict[str, bool] = {}  # the others' hands, raised or not
         self._subscribers: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
         # Until `_start` knows whether anybody is here.
@@ -243,6 +246,18 @@ class Call:
         """Sends a black picture instead of ours (True), or ours again (False), as a
         browser's camera off does; everybody is told, and their page says so."""
         self._switch(self._outgoing.video if self._outgoing else None, not off)
+
+    @property
+    def hand_raised(self) -> bool:
+        return self._hand_raised
+
+    def raise_hand(self, raised: bool = True) -> None:
+        """Raises our hand (to speak next, in a group call), or lowers it (False): the
+        others' pages show "Hand raised" on our tile, and Python peers get `HandChanged`."""
+        self._hand_raised = raised
+        for link in self._all_links():
+            link.hand_raised = raised
+            link.send_hand()
 
     def _switch(self, track: MediaStreamTrack | None, enabled: bool) -> None:
         if isinstance(track, SwitchableTrack) and track.enabled != enabled:
@@ -415,6 +430,7 @@ class Call:
         link = self._links.pop(message.peer_id, None)
         if link is not None:
             self._spawn(link.close())
+        self._hands.pop(message.peer_id, None)
         if self._recorder is not None and self._recorder.peer_id == message.peer_id:
             self._spawn(self._recorder.stop())
         self._emit(PeerLeft(peer_id=message.peer_id, reason=message.reason))
@@ -475,7 +491,7 @@ class Call:
             self._open_link.request_offer()
 
     def _new_link(self, remote_id: str | None, session: str | None) -> PeerLink:
-        return PeerLink(
+        link = PeerLink(
             local_id=self.peer_id,
             remote_id=remote_id,
             session=session,
@@ -486,6 +502,8 @@ class Call:
             send=self._send_signal,
             observer=self,
         )
+        link.hand_raised = self._hand_raised
+        return link
 
     async def _send_signal(self, signal: wire.Signal) -> None:
         await self._signaling.send_signal(signal)
@@ -544,6 +562,13 @@ class Call:
     def _media_changed(self) -> None:
         for link in self._all_links():
             link.send_media_state()
+
+    def link_hand(self, link: PeerLink, hand: datachannel.Hand) -> None:
+        """Told on every new channel and every change: only a change is an event."""
+        peer_id = link.remote_id or ""
+        if self._hands.get(peer_id, False) != hand.raised:
+            self._hands[peer_id] = hand.raised
+            self._emit(HandChanged(peer_id=peer_id, raised=hand.raised))
 
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None:
         self._emit(

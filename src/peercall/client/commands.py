@@ -26,6 +26,7 @@ from peercall.client.events import (
     ConnectionQualityChanged,
     FileFailed,
     FileReceived,
+    HandChanged,
     MessageReceived,
     PeerJoined,
     PeerMediaChanged,
@@ -220,6 +221,9 @@ async def _follow_events(
                 say(f"File: {printable(name)} ({len(data)} bytes){what}")
             case FileFailed(name=name, reason=reason):
                 say(f"File {printable(name)} did not arrive whole: {reason}")
+            case HandChanged(peer_id=peer_id, raised=raised):
+                who = printable(names.get(peer_id, "")) or "Someone"
+                say(f"{who} {'raised' if raised else 'lowered'} their hand")
             case ConnectionQualityChanged() as change:
                 say(quality_line(change, names.get(change.peer_id, "")))
     return EXIT_OK

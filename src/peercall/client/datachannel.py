@@ -55,7 +55,13 @@ class MediaState(msgspec.Struct, tag="media-state", tag_field="type", frozen=Tru
     video: bool
 
 
-ChannelMessage = ChatText | FileStart | FileEnd | MediaState
+class Hand(msgspec.Struct, tag="hand", tag_field="type", frozen=True):
+    """Whether the sender's hand is raised (to speak next, in a group call)."""
+
+    raised: bool
+
+
+ChannelMessage = ChatText | FileStart | FileEnd | MediaState | Hand
 
 _decoder = msgspec.json.Decoder(ChannelMessage)
 _encoder = msgspec.json.Encoder()

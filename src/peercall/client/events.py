@@ -82,6 +82,14 @@ class PeerMediaChanged:
 
 
 @dataclass(frozen=True)
+class HandChanged:
+    """`peer_id` raised their hand (`raised`), to speak next, or lowered it."""
+
+    peer_id: str
+    raised: bool
+
+
+@dataclass(frozen=True)
 class FileReceived:
     """A whole file from `peer_id`: exactly the bytes its sender announced. `name` is
     the sender's and may be anything: see `safe_file_name` before saving it."""
@@ -121,6 +129,7 @@ CallEvent = (
     | TrackReceived
     | MessageReceived
     | PeerMediaChanged
+    | HandChanged
     | FileReceived
     | FileFailed
     | ConnectionQualityChanged

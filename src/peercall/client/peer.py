@@ -70,6 +70,7 @@ class LinkObserver(Protocol):
     def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None: ...
     def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None: ...
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None: ...
+    def link_hand(self, link: PeerLink, hand: datachannel.Hand) -> None: ...
     def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None: ...
     def link_file_failed(
         self, link: PeerLink, start: datachannel.FileStart, reason: str
@@ -174,6 +175,7 @@ class PeerLink:
         # Made in place of an earlier peer connection with the same person (one that
         # broke, or theirs replacing it): until connected, the call is reconnecting.
         self.replacing = False
+        self.hand_raised = False  # ours, said to them when the channel opens
         self._pc, self.channel = self._new_peer_connection()
         self._worker = asyncio.create_task(self._work(), name=f"peer-link-{self.session}")
 
@@ -228,6 +230,12 @@ class PeerLink:
         # What we send, as the page says it (a receive-only client sends neither):
         # without it the page showed a black picture and nothing to say why.
         self.send_media_state()
+        self.send_hand()  # lowered too: one lowered while reconnecting would stay up there
+
+    def send_hand(self) -> None:
+        """Tells the other side whether our hand is raised (`hand_raised`)."""
+        if self.channel.readyState == "open":
+            self.channel.send(datachannel.encode(datachannel.Hand(raised=self.hand_raised)))
 
     def send_media_state(self) -> None:
         """Tells the other side what we send now (a played file has ended, say)."""
@@ -261,6 +269,8 @@ class PeerLink:
                 self._observer.link_message(self, message)
             case datachannel.MediaState() as state:
                 self._observer.link_media_state(self, state)
+            case datachannel.Hand() as hand:
+                self._observer.link_hand(self, hand)
             case datachannel.FileStart() as start:
                 self._files.start(start)
             case datachannel.FileEnd() as end:

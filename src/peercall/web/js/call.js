@@ -334,8 +334,10 @@ export class CallSession extends EventTarget {
     forward("flooding", "flooding");
     link.addEventListener("channel", (event) => {
       if (event.detail === "open") {
+        // Said on every new channel, lowered too: a hand lowered while the
+        // connection with someone was being replaced would stay up on their page.
         link.sendMediaState(this.#mediaState());
-        if (this.handRaised) link.sendHand(true);
+        link.sendHand(this.handRaised);
       }
       this.dispatchEvent(new Event("chatchange"));
     });
