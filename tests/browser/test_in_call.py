@@ -151,9 +151,11 @@ def test_their_picture_goes_full_screen_and_pops_out_and_comes_back(server, new_
 def test_m_and_v_mute_and_turn_the_camera_off_but_not_while_typing(server, new_page):
     person, other, _ = connected_pair(server, new_page)
     expect(person.get_by_role("button", name="Mute")).to_have_attribute("aria-keyshortcuts", "M")
+    expect(person.get_by_role("button", name="Mute")).to_have_attribute("title", "Mute (M)")
 
     person.keyboard.press("m")
     expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(person.get_by_role("button", name="Unmute")).to_have_attribute("title", "Unmute (M)")
     expect(other.get_by_text("Their microphone is muted")).to_be_visible()
     person.keyboard.press("v")
     expect(person.get_by_role("button", name="Camera on")).to_be_visible()
@@ -371,6 +373,7 @@ def test_a_raised_hand_shows_on_every_tile_of_it_until_lowered(server, new_page)
     expect(status(cat)).to_have_text("Connected", timeout=20_000)
     hand_button = ann.get_by_role("button", name="Raise hand")
     expect(hand_button).to_have_attribute("aria-pressed", "false")
+    expect(hand_button).to_have_attribute("title", "Raise hand (H)")
     expect(visible_hands(ben)).to_have_count(0)
 
     hand_button.click()

@@ -25,6 +25,14 @@ function element(tag, className) {
   return created;
 }
 
+/** A mark on a tile ("Their microphone is muted"…), hidden until it applies. */
+function mark(text, className = "mark") {
+  const span = element("span", className);
+  span.textContent = text;
+  span.hidden = true;
+  return span;
+}
+
 /** The first letter (grapheme: an accented letter or an emoji whole) of a name. */
 function initialOf(name) {
   const [first] = new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(name);
@@ -61,15 +69,10 @@ class Tile {
     this.caption = element("figcaption", "name");
     this.marks = element("div", "remote-marks");
     this.marks.setAttribute("aria-live", "polite");
-    this.muted = element("span", "mark");
-    this.muted.textContent = "Their microphone is muted";
-    this.cameraOff = element("span", "mark");
-    this.cameraOff.textContent = "Their camera is off";
-    this.linkMark = element("span", "mark"); // the connection with them (quality.js)
-    this.linkMark.hidden = true;
-    this.hand = element("span", "mark hand");
-    this.hand.textContent = "Hand raised";
-    this.hand.hidden = true;
+    this.muted = mark("Their microphone is muted");
+    this.cameraOff = mark("Their camera is off");
+    this.linkMark = mark(""); // the connection with them (quality.js)
+    this.hand = mark("Hand raised", "mark hand");
     this.marks.append(this.hand, this.muted, this.cameraOff, this.linkMark);
     // Their picture bigger: the whole screen, or a window of its own above other apps.
     this.actions = element("div", "tile-actions");

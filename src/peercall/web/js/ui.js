@@ -36,6 +36,18 @@ function byId(id) {
   return element;
 }
 
+/**
+ * A button that turns something on and off: it says what a press does (`text`),
+ * whether the thing is on (`pressed`), and in its tooltip its key, the one
+ * shortcuts.js gave it (aria-keyshortcuts).
+ */
+function showToggle(button, text, pressed) {
+  button.textContent = text;
+  button.setAttribute("aria-pressed", String(pressed));
+  const key = button.getAttribute("aria-keyshortcuts");
+  button.title = key ? `${text} (${key})` : text;
+}
+
 export class CallView {
   constructor() {
     this.status = byId("status");
@@ -149,8 +161,8 @@ export class CallView {
     // Sharing the screen only means something to someone in the call.
     this.shareScreenButton.hidden = !(this.#canShareScreen && mode === "in-call");
     this.#hand.inCall = mode === "in-call";
-    if (mode !== "in-call") this.showHand(false);
-    this.#showHandButton();
+    if (this.#hand.inCall) this.#showHandButton();
+    else this.showHand(false); // a hand goes down with the call
     this.joinButton.disabled = false;
     this.newCallButton.disabled = false;
   }
@@ -166,12 +178,8 @@ export class CallView {
 
   /** The button names say what a press does: "Mute" while sound goes out, etc. */
   showMediaState({ muted, cameraOff, sharingScreen }) {
-    this.muteButton.textContent = muted ? "Unmute" : "Mute";
-    this.muteButton.title = `${this.muteButton.textContent} (M)`;
-    this.muteButton.setAttribute("aria-pressed", String(muted));
-    this.cameraButton.textContent = cameraOff ? "Camera on" : "Camera off";
-    this.cameraButton.title = `${this.cameraButton.textContent} (V)`;
-    this.cameraButton.setAttribute("aria-pressed", String(cameraOff));
+    showToggle(this.muteButton, muted ? "Unmute" : "Mute", muted);
+    showToggle(this.cameraButton, cameraOff ? "Camera on" : "Camera off", cameraOff);
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
   }
@@ -183,9 +191,7 @@ export class CallView {
   /** The button says what a press does: "Raise hand", or "Lower hand" once raised. */
   showHand(raised) {
     this.#hand.raised = raised;
-    this.handButton.textContent = raised ? "Lower hand" : "Raise hand";
-    this.handButton.title = `${this.handButton.textContent} (H)`;
-    this.handButton.setAttribute("aria-pressed", String(raised));
+    showToggle(this.handButton, raised ? "Lower hand" : "Raise hand", raised);
     this.#showHandButton();
   }
 
