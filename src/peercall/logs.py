@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # uvicorn hands its "uvicorn.error" logger to the WebSocket library.
@@ -226,11 +227,33 @@ class NoConnectionChatter(logging.Filter):
         return not (message.startswith("connection ") or '"WebSocket %s"' in message)
 
 
+def buffered_stderr() -> TextIO:
+    """Standard error, as a stream of the log's own that holds what it is given until
+    it is flushed, whatever Python's own streams do.
+
+    With `PYTHONUNBUFFERED` set (as in most container images), `sys.stderr` writes
+    each line with a system call of its own, and `EventWriter` could not keep its
+    lines for the end of the turn. `logging`'s handler still flushes after each of
+    its lines."""
+    stderr = sys.stderr
+    try:
+        descriptor = stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stderr  # not a file (a test's capture): as it is
+    return open(
+        descriptor,
+        "w",
+        encoding=stderr.encoding,
+        errors=stderr.errors or "backslashreplace",
+        closefd=False,
+    )
+
+
 def set_up_logging(level: str, log_format: str) -> None:
     """Before the server starts: the root handler every logger (uvicorn's too, with
     `log_config=None`) writes through."""
     global _event_writer
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(buffered_stderr())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     _event_writer = EventWriter.for_handler(handler)

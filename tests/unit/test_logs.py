@@ -1,6 +1,9 @@
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,40 @@ def test_event_lines_after_the_loop_closed_with_a_flush_due_are_written_at_once(
     assert messages(path) == []
     log_event(logger, "leave", call="c1")
     assert messages(path) == ["join call=c1", "leave call=c1"]
+
+
+# What a server does with its log when Python's own streams write each line at once.
+UNBUFFERED_SERVER_LOG = """
+import asyncio, logging, sys
+from peercall.logs import log_event, set_up_logging
+
+set_up_logging("info", "text")
+logger = logging.getLogger("peercall.signaling")
+
+def written() -> int:
+    with open(sys.argv[1]) as log:
+        return len(log.read().splitlines())
+
+async def main() -> None:
+    log_event(logger, "join", call="c1")
+    log_event(logger, "join", call="c1")
+    during = written()
+    await asyncio.sleep(0)
+    print(during, written())
+
+asyncio.run(main())
+"""
+
+
+def test_event_lines_wait_for_the_end_of_the_turn_with_unbuffered_python_streams(tmp_path):
+    """PYTHONUNBUFFERED (set in most container images) makes `sys.stderr` write each
+    line at once; the log's lines still go out together at the end of the turn."""
+    log = tmp_path / "server.log"
+    with log.open("w") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-c", UNBUFFERED_SERVER_LOG, str(log)],
+            stderr=stderr, stdout=subprocess.PIPE, text=True, check=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    assert done.stdout.split() == ["0", "2"]
+    assert messages(log) == ["join call=c1", "join call=c1"]
