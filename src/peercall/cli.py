@@ -94,7 +94,7 @@ def serve(settings: Settings) -> int:
 
     from peercall.logs import set_up_logging
     from peercall.server.app import create_app
-    from peercall.server.front_door import FrontDoors
+    from peercall.server.front_door import front_door_for
     from peercall.server.tls import tls_files
 
     set_up_logging(settings.log_level, settings.log_format)
@@ -116,7 +116,7 @@ def serve(settings: Settings) -> int:
         # own events with shortened ids instead.
         access_log=False,
         # HTTP by uvicorn, the signaling WebSocket by picows, on the same port.
-        http=FrontDoors(app.signaling),  # type: ignore[arg-type]
+        http=front_door_for(app.signaling),  # type: ignore[arg-type]
         ws="none",
         lifespan="on",
         log_config=None,  # uvicorn's loggers go through ours (text or JSON)

@@ -68,8 +68,10 @@ class FrontDoor(asyncio.Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.hub = hub
+        self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, _loop)
+        # uvicorn hands over its loop: asking asyncio for it is a system call each
+        # time (it checks the process id), and each socket needed it twice.
         self.loop = _loop if _loop is not None else asyncio.get_running_loop()
-        self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, self.loop)
         self.transport: asyncio.Transport | None = None
         self.received = bytearray()
         self.deadline: asyncio.TimerHandle | None = None
@@ -209,29 +211,6 @@ class FrontDoor(asyncio.Protocol):
             self.deadline = None
 
 
-class FrontDoors:
-    """What uvicorn's `http` setting takes: makes each socket's `FrontDoor`, with
-    uvicorn's arguments and the server's event loop.
-
-    uvicorn passes its protocols no loop (asyncio calls its factory without one),
-    and asking asyncio for the running loop is a system call each time (it checks
-    the process id): the loop is learnt once, from the first socket."""
-
-    def __init__(self, hub: SignalingHub) -> None:
-        self.hub = hub
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def __call__(
-        self,
-        *,
-        config: Any,
-        server_state: Any,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> FrontDoor:
-        loop = _loop or self.loop
-        if loop is None or loop.is_closed():
-            loop = self.loop = asyncio.get_running_loop()
-        return FrontDoor(
-            self.hub, config=config, server_state=server_state, app_state=app_state, _loop=loop
-        )
+def front_door_for(hub: SignalingHub) -> Callable[..., FrontDoor]:
+    """What uvicorn's `http` setting takes: called with uvicorn's arguments."""
+    return functools.partial(FrontDoor, hub)

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass, field
 
 import msgspec
 
 from peercall.config import DEFAULT_MAX_QUEUED_SIGNALS
-from peercall.ids import token_urlsafe
 from peercall.protocol import ServerMessage
 
 
 def new_resume_token() -> str:
-    return token_urlsafe(24)
+    return secrets.token_urlsafe(24)
 
 
 def token_hash(token: str) -> str:
