@@ -285,6 +285,62 @@ def test_sharing_the_screen_sends_it_and_stopping_goes_back_to_the_camera(server
     assert offers[0] == offers_at_connect == 1
 
 
+def test_a_shared_screen_s_sound_is_heard_with_the_microphone_muted(server, new_page):
+    """Sharing a tab with its sound (Chrome's "Also share tab audio"): the others hear
+    it, also while the microphone is muted; the microphone alone once sharing stops."""
+    sharer, viewer, offers = connected_pair(server, new_page)
+    offers_at_connect = offers[0]
+    remote = viewer.get_by_label("Remote video")
+    sharer.get_by_role("button", name="Mute").click()
+    expect(viewer.get_by_text("Their microphone is muted")).to_be_visible()
+    assert min(loudest_audio(remote, window_ms=1000) for _ in range(3)) < SILENCE
+
+    # With the fake picker, Chromium shares a screen and a beeping sound.
+    sharer.get_by_role("button", name="Share screen").click()
+    expect(sharer.get_by_role("button", name="Stop sharing")).to_be_visible()
+    assert loudest_audio(remote) > 0.01  # the screen's sound, the microphone muted
+    expect(viewer.get_by_text("Their microphone is muted")).to_be_visible()
+
+    sharer.get_by_role("button", name="Stop sharing").click()
+    expect(sharer.get_by_role("button", name="Share screen")).to_be_visible()
+    assert min(loudest_audio(remote, window_ms=1000) for _ in range(3)) < SILENCE
+    sharer.get_by_role("button", name="Unmute").click()
+    assert loudest_audio(remote) > 0.01  # the microphone alone, as before the sharing
+    assert offers[0] == offers_at_connect  # replaceTrack: no renegotiation
+
+
+# The screen's sound made silent, so that what is heard comes from the microphone.
+SILENT_SCREEN_SOUND = """() => {
+  const getDisplayMedia = MediaDevices.prototype.getDisplayMedia;
+  MediaDevices.prototype.getDisplayMedia = async function (...args) {
+    const stream = await getDisplayMedia.apply(this, args);
+    for (const track of stream.getAudioTracks()) {
+      stream.removeTrack(track);
+      track.stop();
+    }
+    const silence = new AudioContext().createMediaStreamDestination();
+    stream.addTrack(silence.stream.getAudioTracks()[0]);
+    return stream;
+  };
+}"""
+
+
+def test_the_microphone_is_heard_and_muted_as_ever_while_a_screen_s_sound_is_shared(
+    server, new_page
+):
+    sharer, viewer, _ = connected_pair(server, new_page)
+    sharer.evaluate(SILENT_SCREEN_SOUND)
+    remote = viewer.get_by_label("Remote video")
+    sharer.get_by_role("button", name="Share screen").click()
+    expect(sharer.get_by_role("button", name="Stop sharing")).to_be_visible()
+    assert loudest_audio(remote) > 0.01  # the microphone, in the mix
+    sharer.get_by_role("button", name="Mute").click()
+    expect(viewer.get_by_text("Their microphone is muted")).to_be_visible()
+    assert min(loudest_audio(remote, window_ms=1000) for _ in range(3)) < SILENCE
+    sharer.get_by_role("button", name="Unmute").click()
+    assert loudest_audio(remote) > 0.01
+
+
 def test_an_upright_picture_is_shown_whole_in_a_lying_tile(server, new_page):
     phone, laptop, _ = connected_pair(server, new_page)
     their_picture = laptop.get_by_label("Remote video")

@@ -1,5 +1,6 @@
 // What this page sends: the chosen microphone and camera, or the screen while it is
-// shared, with the microphone muted or the camera off at the person's wish.
+// shared (with its sound, mixed with the microphone, when the person shares it), with
+// the microphone muted or the camera off at the person's wish.
 // Every change of an outgoing track is announced ("sendtrack") so the call can put
 // it on its senders with replaceTrack: no renegotiation, nothing for the other
 // side to wait for.
@@ -11,6 +12,7 @@
 // the device again.
 
 import { accessDenied, deviceConstraint, listDevices, openLocalMedia } from "./devices.js";
+import { SoundMix } from "./sound-mix.js";
 
 const STOPPED_BY_ITSELF = "it was unplugged, taken by another app, or its permission was withdrawn";
 const LOST_NOTICES = {
@@ -24,6 +26,8 @@ export class LocalMedia extends EventTarget {
   #camera = null; // MediaStreamTrack or null
   #microphone = null;
   #screen = null;
+  #screenSound = null; // the shared tab's (or computer's) sound, when shared
+  #soundMix = null; // the microphone and #screenSound as one track
   #cameraId = null; // the camera to turn back on after "Camera off"
   #microphoneId = null; // the microphone to open again after it stopped by itself
   #lost = new Set(); // kinds whose device stopped by itself, until opened again
@@ -38,7 +42,7 @@ export class LocalMedia extends EventTarget {
   /** The tracks to send now, by kind (null: send nothing of that kind). */
   get outgoing() {
     return {
-      audio: this.#microphone,
+      audio: this.#soundMix?.track ?? this.#microphone,
       video: this.#screen ?? (this.cameraOff ? null : this.#camera),
     };
   }
@@ -47,6 +51,11 @@ export class LocalMedia extends EventTarget {
   get previewStream() {
     const video = this.outgoing.video;
     return video ? new MediaStream([video]) : null;
+  }
+
+  /** The microphone alone (what is sent may have the screen's sound in it). */
+  get microphone() {
+    return this.#microphone;
   }
 
   get sharingScreen() {
@@ -123,10 +132,24 @@ export class LocalMedia extends EventTarget {
   }
 
   async shareScreen() {
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    const screen = stream.getVideoTracks()[0];
+    // Chrome offers to share a tab's sound (and on Windows the computer's) with it.
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: true,
+      audio: true,
+      systemAudio: "include",
+    });
+    const [screen] = stream.getVideoTracks();
+    const [sound] = stream.getAudioTracks();
+    const soundMix = sound ? await SoundMix.start(sound) : null;
+    if (sound && !soundMix) sound.stop();
     screen.addEventListener("ended", () => this.stopSharing()); // the browser's own "Stop"
     this.#screen = screen;
+    if (soundMix) {
+      this.#screenSound = sound;
+      this.#soundMix = soundMix;
+      soundMix.useMicrophone(this.#microphone);
+      this.#announce("audio");
+    }
     this.#announce("video");
     this.dispatchEvent(new Event("statechange"));
   }
@@ -134,14 +157,21 @@ export class LocalMedia extends EventTarget {
   stopSharing() {
     if (!this.#screen) return;
     const screen = this.#screen;
-    this.#screen = null;
+    const soundMix = this.#soundMix;
+    this.#screen = this.#soundMix = null;
     this.#announce("video");
-    screen.stop();
+    if (soundMix) this.#announce("audio"); // the microphone alone again
+    for (const track of [screen, this.#screenSound]) track?.stop();
+    this.#screenSound = null;
+    soundMix?.close();
     this.dispatchEvent(new Event("statechange"));
   }
 
   close() {
-    for (const track of [this.#camera, this.#microphone, this.#screen]) track?.stop();
+    for (const track of [this.#camera, this.#microphone, this.#screen, this.#screenSound]) {
+      track?.stop();
+    }
+    this.#soundMix?.close();
   }
 
   async #reopenCamera(video) {
@@ -183,6 +213,7 @@ export class LocalMedia extends EventTarget {
 
   #useMicrophone(track) {
     this.#microphone = track;
+    this.#soundMix?.useMicrophone(track);
     if (track) this.#microphoneId = this.microphoneDeviceId;
     track?.addEventListener("ended", () => this.#stoppedByItself("audio", track));
   }
@@ -193,7 +224,7 @@ export class LocalMedia extends EventTarget {
       this.#camera = null;
       this.cameraOff = true;
     } else if (kind === "audio" && track === this.#microphone) {
-      this.#microphone = null;
+      this.#useMicrophone(null);
       this.muted = true;
     } else {
       return; // one we had already let go of

@@ -89,7 +89,7 @@ class App {
 
   /** Listens for talking into the muted microphone while in a call, and only then. */
   followMutedSpeech() {
-    const microphone = this.media.outgoing.audio;
+    const microphone = this.media.microphone; // not the shared screen's sound
     if (this.inCall && this.media.muted && microphone?.readyState === "live") {
       this.mutedSpeech.watch(microphone);
     } else {
