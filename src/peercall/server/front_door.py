@@ -69,8 +69,9 @@ class FrontDoor(asyncio.Protocol):
     ) -> None:
         self.hub = hub
         self.http_arguments: tuple[Any, ...] = (config, server_state, app_state, _loop)
-        # uvicorn hands over its loop: asking asyncio for it is a system call each
-        # time (it checks the process id), and each socket needed it twice.
+        # Asking asyncio for the loop is a system call (it checks the process id):
+        # asked here once, when uvicorn has none to give (it mostly has not), and
+        # handed on to the socket's connection.
         self.loop = _loop if _loop is not None else asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.received = bytearray()
