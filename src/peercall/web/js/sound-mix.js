@@ -14,15 +14,19 @@ export class SoundMix {
   #microphoneSource = null;
 
   /** A mix of `screenSound` (and a microphone, see `useMicrophone`), or null when the
-   * browser will not run sound here (a page may only start sound after a click). */
+   * browser will not run sound here (a page may only start sound after a click): the
+   * screen is then shared without its sound. */
   static async start(screenSound) {
-    const context = new AudioContext();
-    await context.resume();
-    if (context.state !== "running") {
-      await context.close();
-      return null; // a silent mix would take the microphone away too
+    let context = null;
+    try {
+      context = new AudioContext();
+      await context.resume();
+      if (context.state === "running") return new SoundMix(context, screenSound);
+    } catch (error) {
+      console.warn("peercall: cannot mix the screen's sound", error);
     }
-    return new SoundMix(context, screenSound);
+    context?.close();
+    return null; // a silent mix would take the microphone away too
   }
 
   constructor(context, screenSound) {
