@@ -414,6 +414,64 @@ def test_the_screen_stays_on_during_a_call_and_may_turn_off_after(server, new_pa
     assert host.evaluate(HELD_WAKE_LOCKS) == 1  # still in the call, waiting
 
 
+# What the page tells the browser's Media Session: its handlers by action (null once
+# taken away), and whether it says the microphone and camera are on.
+RECORD_MEDIA_SESSION = """
+(() => {
+  const session = MediaSession.prototype;
+  const setActionHandler = session.setActionHandler;
+  window.__mediaSession = { handlers: {}, microphone: null, camera: null };
+  session.setActionHandler = function (action, handler) {
+    window.__mediaSession.handlers[action] = handler;
+    return setActionHandler.call(this, action, handler);
+  };
+  session.setMicrophoneActive = function (active) { window.__mediaSession.microphone = active; };
+  session.setCameraActive = function (active) { window.__mediaSession.camera = active; };
+})();
+"""
+
+
+def press_browser_button(page: Page, action: str) -> None:
+    """What the picture-in-picture window's (or the system's) call button does."""
+    page.evaluate(
+        "(action) => window.__mediaSession.handlers[action]({ action })",
+        action,
+    )
+
+
+def test_the_browser_s_own_call_buttons_mute_turn_the_camera_off_and_hang_up(server, new_page):
+    person, other = new_page(), new_page()
+    person.add_init_script(RECORD_MEDIA_SESSION)
+    person.goto(server.url)
+    expect(person.get_by_role("button", name="New call")).to_be_visible()
+    assert person.evaluate("() => window.__mediaSession.handlers") == {}  # not in a call
+    join_call(other, start_call(person, server))
+    expect(status(person)).to_have_text("Connected", timeout=20_000)
+    handlers = "() => Object.keys(window.__mediaSession.handlers).sort()"
+    assert person.evaluate(handlers) == ["hangup", "togglecamera", "togglemicrophone"]
+    assert person.evaluate("() => window.__mediaSession.microphone") is True
+    assert person.evaluate("() => window.__mediaSession.camera") is True
+
+    press_browser_button(person, "togglemicrophone")
+    expect(person.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(other.get_by_text("Their microphone is muted")).to_be_visible()
+    person.wait_for_function("() => window.__mediaSession.microphone === false")
+    press_browser_button(person, "togglecamera")
+    expect(person.get_by_role("button", name="Camera on")).to_be_visible()
+    expect(other.get_by_text("Their camera is off")).to_be_visible()
+    person.wait_for_function("() => window.__mediaSession.camera === false")
+    press_browser_button(person, "togglemicrophone")
+    expect(person.get_by_role("button", name="Mute")).to_be_visible()
+    person.wait_for_function("() => window.__mediaSession.microphone === true")
+
+    press_browser_button(person, "hangup")
+    expect(person.get_by_role("button", name="Hang up")).to_be_hidden()
+    expect(status(other)).to_contain_text("left", timeout=20_000)
+    # Out of the call, the browser shows no call buttons.
+    still_set = "() => Object.values(window.__mediaSession.handlers).filter(Boolean).length"
+    assert person.evaluate(still_set) == 0
+
+
 def visible_hands(page: Page) -> Locator:
     return page.locator("figure.remote .mark:visible", has_text="Hand raised")
 

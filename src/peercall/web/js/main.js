@@ -1,6 +1,7 @@
 // Wires the page together: devices -> preview, buttons -> call session -> view.
 
 import { ApiError, createCall, getCall } from "./api.js";
+import { BrowserCallControls } from "./browser-controls.js";
 import { CallSession, CallState } from "./call.js";
 import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
@@ -32,6 +33,11 @@ class App {
     this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
     this.screenOn = new ScreenOn(); // a phone's screen stays on while in a call
+    this.browserControls = new BrowserCallControls({
+      togglemicrophone: view.muteButton,
+      togglecamera: view.cameraButton,
+      hangup: view.hangUpButton,
+    });
     this.inCall = false;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;
     this.passcode = ""; // of the call we are in or about to join
@@ -83,6 +89,7 @@ class App {
 
   onMediaState() {
     this.view.showMediaState(this.media);
+    this.browserControls.show(this.media);
     this.session?.sendMediaState();
     this.followMutedSpeech();
   }
@@ -177,6 +184,8 @@ class App {
     this.session = session;
     this.inCall = true;
     this.screenOn.keep();
+    this.browserControls.start();
+    this.browserControls.show(this.media);
     this.watchTiles(session);
     this.followMutedSpeech();
     view.passcode.value = "";
@@ -320,6 +329,7 @@ class App {
     this.statsPeerId = null;
     this.inCall = false;
     this.screenOn.letGo();
+    this.browserControls.stop();
     this.watchStats();
     this.watchTiles(null);
     this.followMutedSpeech();

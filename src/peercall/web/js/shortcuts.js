@@ -23,8 +23,13 @@ export function bindShortcuts(buttons) {
     if (typing(event.target)) return;
     const key = event.key.toLowerCase();
     const button = Object.hasOwn(buttons, key) ? buttons[key] : null;
-    if (!button || button.disabled || button.closest("[hidden]")) return;
-    event.preventDefault();
-    button.click();
+    if (button && pressIfShown(button)) event.preventDefault();
   });
+}
+
+/** Presses `button` if a person could: shown and enabled. Whether it was pressed. */
+export function pressIfShown(button) {
+  if (button.disabled || button.closest("[hidden]")) return false;
+  button.click();
+  return true;
 }
