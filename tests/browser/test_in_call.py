@@ -439,7 +439,9 @@ def press_browser_button(page: Page, action: str) -> None:
     )
 
 
-def test_the_browser_s_own_call_buttons_mute_turn_the_camera_off_and_hang_up(server, new_page):
+def test_the_browser_s_own_call_buttons_pop_out_mute_turn_the_camera_off_and_hang_up(
+    server, new_page
+):
     person, other = new_page(), new_page()
     person.add_init_script(RECORD_MEDIA_SESSION)
     person.goto(server.url)
@@ -448,9 +450,21 @@ def test_the_browser_s_own_call_buttons_mute_turn_the_camera_off_and_hang_up(ser
     join_call(other, start_call(person, server))
     expect(status(person)).to_have_text("Connected", timeout=20_000)
     handlers = "() => Object.keys(window.__mediaSession.handlers).sort()"
-    assert person.evaluate(handlers) == ["hangup", "togglecamera", "togglemicrophone"]
+    assert person.evaluate(handlers) == [
+        "enterpictureinpicture", "hangup", "togglecamera", "togglemicrophone",
+    ]  # fmt: skip
     assert person.evaluate("() => window.__mediaSession.microphone") is True
     assert person.evaluate("() => window.__mediaSession.camera") is True
+
+    # Switching away from the tab, Chrome asks for a picture to pop out: theirs.
+    assert_receives_video(person)
+    press_browser_button(person, "enterpictureinpicture")
+    person.wait_for_function(
+        "() => document.pictureInPictureElement?.matches('figure.remote video') === true"
+    )
+    expect(person.get_by_role("button", name="Back to the page")).to_be_visible()
+    press_browser_button(person, "enterpictureinpicture")  # one is out: nothing more
+    person.evaluate("() => document.exitPictureInPicture()")
 
     press_browser_button(person, "togglemicrophone")
     expect(person.get_by_role("button", name="Unmute")).to_be_visible()

@@ -1,32 +1,28 @@
-// The browser's own controls for a call (the Media Session API): Chrome puts a
+// The browser's own controls for a call (the Media Session API). Chrome puts a
 // microphone, a camera and a hang-up button in the picture-in-picture window and in
 // its media controls while a page is in a call, so someone who popped a picture out
-// and went to another app can mute, turn the camera off or hang up from there.
-// Each presses the page's own button, as the keys M and V do, and the browser is
-// told whether the microphone and camera are on, to draw its buttons right.
-
-import { pressIfShown } from "./shortcuts.js";
+// and went to another app can mute, turn the camera off or hang up from there; and
+// it asks the page for a picture to pop out by itself ("enterpictureinpicture") when
+// the person switches away from the call's tab. The browser is told whether the
+// microphone and camera are on, to draw its buttons right.
 
 export class BrowserCallControls {
-  #buttons;
+  #handlers;
   #session = navigator.mediaSession ?? null;
 
-  /** @param {{togglemicrophone: HTMLButtonElement, togglecamera: HTMLButtonElement,
-   *   hangup: HTMLButtonElement}} buttons  the page's buttons, by Media Session action */
-  constructor(buttons) {
-    this.#buttons = buttons;
+  /** @param {Record<string, () => void>} handlers  what each Media Session action does */
+  constructor(handlers) {
+    this.#handlers = handlers;
   }
 
-  /** In a call: the browser's buttons press ours. */
+  /** In a call: the browser's buttons work. */
   start() {
-    for (const [action, button] of Object.entries(this.#buttons)) {
-      this.#handle(action, () => pressIfShown(button));
-    }
+    for (const [action, handler] of Object.entries(this.#handlers)) this.#handle(action, handler);
   }
 
   /** Out of the call: the browser shows no call buttons. */
   stop() {
-    for (const action of Object.keys(this.#buttons)) this.#handle(action, null);
+    for (const action of Object.keys(this.#handlers)) this.#handle(action, null);
   }
 
   /** @param {{muted: boolean, cameraOff: boolean}} media */

@@ -8,7 +8,7 @@ import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
 import { QualityWatch } from "./quality.js";
 import { ScreenOn } from "./screen-on.js";
-import { bindShortcuts } from "./shortcuts.js";
+import { bindShortcuts, pressIfShown } from "./shortcuts.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
@@ -33,10 +33,12 @@ class App {
     this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
     this.screenOn = new ScreenOn(); // a phone's screen stays on while in a call
+    // The browser's own call buttons press the page's, as the keys do.
     this.browserControls = new BrowserCallControls({
-      togglemicrophone: view.muteButton,
-      togglecamera: view.cameraButton,
-      hangup: view.hangUpButton,
+      togglemicrophone: () => pressIfShown(view.muteButton),
+      togglecamera: () => pressIfShown(view.cameraButton),
+      hangup: () => pressIfShown(view.hangUpButton),
+      enterpictureinpicture: () => view.tiles.popOutSomeone(),
     });
     this.inCall = false;
     this.callId = window.location.pathname.match(CALL_PATH)?.[1] ?? null;

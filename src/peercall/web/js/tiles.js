@@ -262,6 +262,20 @@ export class RemoteTiles extends EventTarget {
     tile.linkMark.hidden = !tile.linkMark.textContent;
   }
 
+  /** Pops a picture out into a window of its own (Chrome asks for one when the person
+   * switches away from the call's tab): whoever speaks, else someone whose camera is
+   * on. Nothing if a picture is out already. */
+  popOutSomeone() {
+    if (!document.pictureInPictureEnabled || document.pictureInPictureElement) return;
+    const playing = [...this.#tiles.values()].filter(({ video }) => video.srcObject);
+    const seen = playing.filter(({ cameraOff }) => cameraOff.hidden);
+    const tile =
+      seen.find(({ figure }) => figure.dataset.speaking === "true") ?? seen[0] ?? playing[0];
+    tile?.video.requestPictureInPicture().catch((error) => {
+      console.warn("peercall: picture-in-picture refused", error);
+    });
+  }
+
   /** Marks the tile of someone speaking (an outline, see style.css). */
   setSpeaking(peerId, speaking) {
     const tile = this.#tiles.get(peerId);
