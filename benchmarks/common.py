@@ -62,11 +62,11 @@ def pinned(cpu: int) -> list[str]:
     return []
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) the process has used so far."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """CPU time the process (all its threads) has used so far: (user, system) seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 class PeerJsServer:

@@ -39,7 +39,7 @@ from benchmarks.common import (
     BENCHMARKS,
     PEERCALL_BENCH_ENV,
     PeerJsServer,
-    cpu_seconds,
+    cpu_times,
     npm_install,
     pinned,
     raise_open_files_limit,
@@ -53,6 +53,7 @@ SATURATION_ROUNDS = 5
 # The saturation figures whose median over rounds is reported.
 SATURATION_FIGURES = (
     "setups_per_second", "setups_per_cpu_second", "server_cpu_share", "loadgen_cpu_share",
+    "server_user_us_per_setup", "server_system_us_per_setup",
 )  # fmt: skip
 TARGETS = ("peercall", "peerjs")
 
@@ -114,19 +115,25 @@ def phase(target: Target, mode: str, amount: float, seconds: float, calls: int) 
     With two cores, the load generator can use up its core before the server uses up
     its own: then set-ups per second measure the generator as much as the server. The
     server's CPU time per set-up does not depend on who waited for whom, so it is
-    measured too (`setups_per_cpu_second`: what one core of the server carries)."""
+    measured too (`setups_per_cpu_second`: what one core of the server carries), and
+    how it splits between the server's own code and the kernel's work for it."""
     with target.running() as (url, pid, make_calls):
         call_ids = make_calls(calls)
-        used_before = cpu_seconds(pid)
+        user_before, system_before = cpu_times(pid)
         result = loadgen(
             mode, target.name, url, str(amount), str(seconds),
             calls=call_ids, work_dir=target.work_dir,
         )  # fmt: skip
-        used = cpu_seconds(pid) - used_before
+        user_after, system_after = cpu_times(pid)
         result.update(memory_kib(pid))
+    user, system = user_after - user_before, system_after - system_before
+    used = user + system
+    setups = result["setups"]
     result["server_cpu_seconds"] = used
     result["server_cpu_share"] = used / result["seconds"]
-    result["setups_per_cpu_second"] = result["setups"] / used if used else None
+    result["setups_per_cpu_second"] = setups / used if used else None
+    result["server_user_us_per_setup"] = 1e6 * user / setups if setups else None
+    result["server_system_us_per_setup"] = 1e6 * system / setups if setups else None
     return result
 
 
@@ -298,6 +305,14 @@ def setups_per_cpu_second(r: dict[str, Any]) -> str:
     return f"{r['saturation']['setups_per_cpu_second']:.0f}"
 
 
+def user_and_system(r: dict[str, Any]) -> str:
+    saturation = r["saturation"]
+    if saturation.get("server_user_us_per_setup") is None:
+        return "n/a"  # a result from before it was measured
+    user, system = saturation["server_user_us_per_setup"], saturation["server_system_us_per_setup"]
+    return f"{user:.0f} / {system:.0f} µs"
+
+
 def cpu_shares(r: dict[str, Any]) -> str:
     saturation = r["saturation"]
     return f"{saturation['server_cpu_share']:.0%} / {saturation['loadgen_cpu_share']:.0%}"
@@ -328,6 +343,7 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("set-ups per second at saturation (median of rounds)", setups_per_second),
     ("CPU used: server / load generator", cpu_shares),
     ("set-ups per CPU-second of the server (median of rounds)", setups_per_cpu_second),
+    ("server CPU per set-up: its own code / the kernel (median of rounds)", user_and_system),
     ("errors at saturation", errors("saturation")),
     ("peak RSS at saturation (highest of rounds)", peak_rss),
     ("relay latency p50 at the fixed load (median of rounds)", relay("p50")),
