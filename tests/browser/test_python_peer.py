@@ -134,6 +134,13 @@ def test_the_page_and_python_tell_each_other_what_they_send(
     python.wait_for_line("^Their microphone is on and their camera is on$")
     page.get_by_role("button", name="Mute").click()
     python.wait_for_line("^Their microphone is muted and their camera is on$")
+    page.get_by_role("button", name="Share screen").click()
+    python.wait_for_line("^Their microphone is muted and they share their screen$")
+    page.get_by_role("button", name="Stop sharing").click()
+    # The camera again: a line after the one about the screen.
+    python.wait_for_line(
+        "share their screen\n(?:.*\n)*Their microphone is muted and their camera is on$"
+    )
 
 
 def test_a_python_peer_speaking_is_outlined_and_joins_muted_or_camera_off_on_request(

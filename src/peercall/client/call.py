@@ -572,7 +572,12 @@ class Call:
 
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None:
         self._emit(
-            PeerMediaChanged(peer_id=link.remote_id or "", audio=state.audio, video=state.video)
+            PeerMediaChanged(
+                peer_id=link.remote_id or "",
+                audio=state.audio,
+                video=state.video,
+                screen=state.video and state.screen,
+            )
         )
 
     def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None:

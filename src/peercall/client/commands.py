@@ -213,9 +213,14 @@ async def _follow_events(
                 say(f"{printable(name) or 'Someone'} joined")
             case MessageReceived(text=text):
                 say(f"Message: {printable(text)}")
-            case PeerMediaChanged(audio=audio, video=video):
-                microphone, camera = "on" if audio else "muted", "on" if video else "off"
-                say(f"Their microphone is {microphone} and their camera is {camera}")
+            case PeerMediaChanged(audio=audio, video=video, screen=screen):
+                microphone = "on" if audio else "muted"
+                picture = (
+                    "they share their screen"
+                    if screen
+                    else f"their camera is {'on' if video else 'off'}"
+                )
+                say(f"Their microphone is {microphone} and {picture}")
             case FileReceived(name=name, data=data):
                 what = await saved(data, name, options)
                 say(f"File: {printable(name)} ({len(data)} bytes){what}")

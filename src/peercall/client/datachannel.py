@@ -49,10 +49,12 @@ class FileEnd(msgspec.Struct, tag="file-end", tag_field="type", frozen=True):
 
 class MediaState(msgspec.Struct, tag="media-state", tag_field="type", frozen=True):
     """Whether the sender sends sound and a picture, so that the other side can show
-    "muted" or "camera off" rather than silence or a black picture."""
+    "muted" or "camera off" rather than silence or a black picture, and whether the
+    picture is a shared screen (optional: older pages do not say)."""
 
     audio: bool
     video: bool
+    screen: bool = False
 
 
 class Hand(msgspec.Struct, tag="hand", tag_field="type", frozen=True):

@@ -73,12 +73,13 @@ class MessageReceived:
 @dataclass(frozen=True)
 class PeerMediaChanged:
     """What `peer_id` sends now: sound (`audio`: a microphone, not muted) and a
-    picture (`video`: a camera that is on, or a shared screen). Comes once their
-    data channel opens, then on every change."""
+    picture (`video`: a camera that is on, or a shared screen, then `screen`). Comes
+    once their data channel opens, then on every change."""
 
     peer_id: str
     audio: bool
     video: bool
+    screen: bool = False
 
 
 @dataclass(frozen=True)
