@@ -72,6 +72,33 @@ def assert_receives_video(page: Page, within_seconds: float = 0) -> None:
     assert frames["height"] > 0, frames
 
 
+# A phone's share sheet, recorded (headless Chromium on Linux has none).
+RECORD_SHARE_SHEET = """
+(() => {
+  window.__shared = [];
+  navigator.canShare = (data) => typeof data?.url === "string";
+  navigator.share = async (data) => { window.__shared.push(data); };
+})();
+"""
+
+
+def test_a_phone_sends_the_call_link_through_its_share_sheet(server, new_page):
+    laptop = new_page()
+    start_call(laptop, server)
+    # A browser that cannot send links (Chromium on a Linux computer) shows no button.
+    expect(laptop.get_by_role("button", name="Copy link")).to_be_visible()
+    expect(laptop.get_by_role("button", name="Send link")).to_be_hidden()
+
+    phone = new_page(phone=True)
+    phone.add_init_script(RECORD_SHARE_SHEET)
+    link = start_call(phone, server)
+    phone.get_by_role("button", name="Send link").click()
+    phone.wait_for_function("() => window.__shared.length === 1")
+    assert phone.evaluate("() => window.__shared[0]") == {"title": "Join my call", "url": link}
+    # The link and both buttons fit a 360 px phone: nothing scrolls sideways.
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
 def test_two_people_see_and_hear_each_other_and_hang_up(server, new_page):
     laptop = new_page()
     phone = new_page(phone=True)

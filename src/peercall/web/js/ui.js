@@ -76,6 +76,7 @@ export class CallView {
     this.share = byId("share");
     this.callLink = byId("call-link");
     this.copyButton = byId("copy-link");
+    this.sendLinkButton = byId("send-link");
     this.callQr = byId("call-qr");
     this.mediaControls = byId("media-controls");
     this.muteButton = byId("mute");
@@ -102,6 +103,7 @@ export class CallView {
       },
     });
     this.copyButton.addEventListener("click", () => this.#copyLink());
+    this.sendLinkButton.addEventListener("click", () => this.#sendLink());
     this.chat = new ChatPanel({
       section: byId("chat"),
       log: byId("chat-log"),
@@ -214,6 +216,8 @@ export class CallView {
   showCallLink(url, callId) {
     this.callLink.value = url;
     this.share.hidden = false;
+    // Where the system can send it (a phone's share sheet: messages, mail, chat apps).
+    this.sendLinkButton.hidden = !navigator.canShare?.({ url });
     this.callQr.src = `/api/calls/${encodeURIComponent(callId)}/qr.svg`;
     this.callQr.hidden = false;
   }
@@ -270,6 +274,15 @@ export class CallView {
       localStorage.setItem(NAME_KEY, this.name);
     } catch {
       // Not remembered; the name still goes with this call.
+    }
+  }
+
+  async #sendLink() {
+    try {
+      await navigator.share({ title: "Join my call", url: this.callLink.value });
+    } catch (error) {
+      // Closing the share sheet is no error; anything else, copying still works.
+      if (error.name !== "AbortError") console.warn("peercall: cannot send the link", error);
     }
   }
 
