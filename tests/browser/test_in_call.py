@@ -486,6 +486,47 @@ def test_the_browser_s_own_call_buttons_pop_out_mute_turn_the_camera_off_and_han
     assert person.evaluate(still_set) == 0
 
 
+# Headless, a page is never out of sight: the test says when it is (another tab in
+# front), as the browser would.
+OUT_OF_SIGHT_ON_REQUEST = """
+(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    get: () => (hidden ? "hidden" : "visible"), configurable: true,
+  });
+  Object.defineProperty(Document.prototype, "hidden", { get: () => hidden, configurable: true });
+  window.__setOutOfSight = (value) => {
+    hidden = value;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""
+
+
+def test_the_tab_title_tells_who_joined_and_how_many_messages_came_while_out_of_sight(
+    server, new_page
+):
+    host, guest = new_page(), new_page()
+    host.add_init_script(OUT_OF_SIGHT_ON_REQUEST)
+    link = start_call(host, server)
+    assert host.title() == "peercall"
+    host.evaluate("() => window.__setOutOfSight(true)")  # another tab in front
+    guest.goto(link)
+    guest.get_by_label("Your name").fill("<b>Ann</b>")
+    guest.get_by_role("button", name="Join").click()
+    expect(host).to_have_title("<b>Ann</b> joined · peercall", timeout=20_000)  # as text
+    expect(guest.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    chat(guest, "are you there?")
+    chat(guest, "hello?")
+    expect(host).to_have_title("(2) <b>Ann</b> joined · peercall")
+
+    host.evaluate("() => window.__setOutOfSight(false)")  # seen: the news is read
+    expect(host).to_have_title("peercall")
+    chat(guest, "there you are")
+    expect(host.get_by_role("log", name="Messages")).to_contain_text("there you are")
+    assert host.title() == "peercall"  # in sight, the page itself shows it
+
+
 def visible_hands(page: Page) -> Locator:
     return page.locator("figure.remote .mark:visible", has_text="Hand raised")
 

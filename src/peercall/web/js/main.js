@@ -13,6 +13,7 @@ import { SignalingChannel, SignalingError } from "./signaling.js";
 import { SpeakingWatch } from "./speaking.js";
 import { StatsMonitor } from "./stats.js";
 import { shownName } from "./tiles.js";
+import { TitleNews } from "./title-news.js";
 import { CallView } from "./ui.js";
 import { warmUpWebRtc } from "./warm-up.js";
 
@@ -33,6 +34,7 @@ class App {
     this.watches = []; // while in a call: who speaks, whose connection is poor
     this.mutedSpeech = new MutedSpeechWatch(); // while in a call and muted
     this.screenOn = new ScreenOn(); // a phone's screen stays on while in a call
+    this.titleNews = new TitleNews(); // what happened while the page was out of sight
     // The browser's own call buttons press the page's, as the keys do.
     this.browserControls = new BrowserCallControls({
       togglemicrophone: () => pressIfShown(view.muteButton),
@@ -207,7 +209,10 @@ class App {
       view.tiles.add(detail.peerId, detail.name);
       view.showOthers(view.tiles.count);
       this.watchStats();
-      if (!detail.wasThere) view.chat.notice(`${shownName(detail.name)} joined`);
+      if (!detail.wasThere) {
+        view.chat.notice(`${shownName(detail.name)} joined`);
+        this.titleNews.joined(shownName(detail.name));
+      }
     });
     session.addEventListener("peerleft", ({ detail }) => {
       view.tiles.remove(detail.peerId);
@@ -225,6 +230,7 @@ class App {
       const author = shownName(detail.peerName);
       view.chatToast.show(author, detail.text);
       view.chat.add({ author, text: detail.text, sentAt: detail.sentAt });
+      this.titleNews.message();
     });
     session.addEventListener("flooding", ({ detail }) => {
       const who = shownName(detail.peerName);
@@ -332,6 +338,7 @@ class App {
     this.inCall = false;
     this.screenOn.letGo();
     this.browserControls.stop();
+    this.titleNews.clear();
     this.watchStats();
     this.watchTiles(null);
     this.followMutedSpeech();
