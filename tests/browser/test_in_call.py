@@ -339,6 +339,14 @@ def test_the_microphone_is_heard_and_muted_as_ever_while_a_screen_s_sound_is_sha
     assert min(loudest_audio(remote, window_ms=1000) for _ in range(3)) < SILENCE
     sharer.get_by_role("button", name="Unmute").click()
     assert loudest_audio(remote) > 0.01
+    # Another microphone picked mid-share: it is the one in the mix now.
+    microphones = sharer.get_by_role("combobox", name="Microphone", exact=True)
+    other = microphones.locator("option").nth(1).get_attribute("value")
+    microphones.select_option(other)
+    # The old microphone is stopped as the new one opens (a moment, with fake devices):
+    # a mix that kept it would be silent from then on.
+    sharer.wait_for_timeout(1000)
+    assert loudest_audio(remote) > 0.01
 
 
 def test_an_upright_picture_is_shown_whole_in_a_lying_tile(server, new_page):
