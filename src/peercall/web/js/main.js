@@ -210,8 +210,9 @@ class App {
       view.showOthers(view.tiles.count);
       this.watchStats();
       if (!detail.wasThere) {
-        view.chat.notice(`${shownName(detail.name)} joined`);
-        this.titleNews.joined(shownName(detail.name));
+        const name = shownName(detail.name);
+        view.chat.notice(`${name} joined`);
+        this.titleNews.joined(name);
       }
     });
     session.addEventListener("peerleft", ({ detail }) => {

@@ -81,7 +81,7 @@ class Tile {
       this.actions.append(this.fullscreenButton);
     }
     if (document.pictureInPictureEnabled) {
-      this.popOutButton = actionButton("Pop out", () => this.#togglePictureInPicture());
+      this.popOutButton = actionButton("Pop out", () => this.togglePictureInPicture());
       this.actions.append(this.popOutButton);
       this.video.addEventListener("enterpictureinpicture", () => this.showViewState());
       this.video.addEventListener("leavepictureinpicture", () => this.showViewState());
@@ -128,7 +128,8 @@ class Tile {
     change.catch((error) => console.warn("peercall: full screen refused", error));
   }
 
-  #togglePictureInPicture() {
+  /** Into a window of its own above other apps, or back to the page. */
+  togglePictureInPicture() {
     const change =
       document.pictureInPictureElement === this.video
         ? document.exitPictureInPicture()
@@ -271,9 +272,7 @@ export class RemoteTiles extends EventTarget {
     const seen = playing.filter(({ cameraOff }) => cameraOff.hidden);
     const tile =
       seen.find(({ figure }) => figure.dataset.speaking === "true") ?? seen[0] ?? playing[0];
-    tile?.video.requestPictureInPicture().catch((error) => {
-      console.warn("peercall: picture-in-picture refused", error);
-    });
+    tile?.togglePictureInPicture(); // none is out: this one goes out
   }
 
   /** Marks the tile of someone speaking (an outline, see style.css). */
