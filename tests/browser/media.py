@@ -24,10 +24,11 @@ def presented_frames(video: Locator, window_ms: int = 2000) -> dict[str, int]:
     return video.evaluate(COUNT_PRESENTED_FRAMES, window_ms)
 
 
-# The loudest moment (RMS, 0..1) of the audio a <video> receives, over a window.
+# The loudest moment (RMS, 0..1) of the audio a <video> receives, over a window, or
+# the first moment louder than `enough` (null: the whole window).
 # Chromium's fake microphone beeps regularly, so heard audio is well above zero.
 LOUDEST_AUDIO = """
-async (video, windowMs) => {
+async (video, [windowMs, enough]) => {
   const context = new AudioContext();
   await context.resume();
   const analyser = context.createAnalyser();
@@ -35,7 +36,7 @@ async (video, windowMs) => {
   const samples = new Float32Array(analyser.fftSize);
   let loudest = 0;
   const until = performance.now() + windowMs;
-  while (performance.now() < until) {
+  while (performance.now() < until && !(enough !== null && loudest > enough)) {
     analyser.getFloatTimeDomainData(samples);
     const rms = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
     loudest = Math.max(loudest, rms);
@@ -46,9 +47,21 @@ async (video, windowMs) => {
 }
 """
 
+# Louder than this is sound heard: the fake beeps peak at 0.15-0.25 once decoded,
+# and silence (a muted or stopped track) stays below 0.001.
+HEARD = 0.01
+
 
 def loudest_audio(video: Locator, window_ms: int = 2500) -> float:
-    return video.evaluate(LOUDEST_AUDIO, window_ms)
+    return video.evaluate(LOUDEST_AUDIO, [window_ms, None])
+
+
+def sound_heard(video: Locator, within_ms: int = 8000) -> float:
+    """How loud what `video` receives gets, listening until it is louder than HEARD
+    or `within_ms` has passed. The wait is long because a fake source's first beep
+    may come seconds after it starts (Chromium's fake screen sound: 0.7-2.1 s here,
+    more on a loaded machine)."""
+    return video.evaluate(LOUDEST_AUDIO, [within_ms, HEARD])
 
 
 def video_track_label(video: Locator) -> str:
