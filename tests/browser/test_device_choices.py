@@ -127,3 +127,99 @@ def test_remembered_devices_that_are_gone_or_unreadable_fall_back_to_the_default
     guest.get_by_role("button", name="Join").click()
     expect(status(page)).to_have_text("Connected", timeout=30_000)
     wait_for_sinks(page, 1, "")  # the default output: the gone speaker was not tried
+
+
+# The highest value a <meter> shows over a window (it is redrawn every 50 ms).
+METER_PEAK = """
+(meter, windowMs) => new Promise((resolve) => {
+  let peak = 0;
+  const until = performance.now() + windowMs;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, meter.value);
+    if (performance.now() < until) return;
+    clearInterval(timer);
+    resolve(peak);
+  }, 20);
+})
+"""
+# Chromium's fake microphones beep at about -14 dBFS: three quarters of the bar.
+BEEPING = 0.5
+# The bar falls from full to empty within a second (microphone-meter.js), or a little
+# more on a busy machine.
+FALL_MS = 1500
+
+
+def microphone_level(page: Page) -> Locator:
+    return page.get_by_role("meter", name="Microphone level")
+
+
+def level_peak(page: Page, window_ms: int = 3000) -> float:
+    return microphone_level(page).evaluate(METER_PEAK, window_ms)
+
+
+def test_the_microphone_level_follows_the_microphone_picked_and_is_empty_while_muted(
+    server, new_page
+):
+    page = new_page()
+    page.goto(server.url)
+    expect(status(page)).to_have_text("Choose your camera and microphone, then start a call.")
+    expect(microphone_level(page)).to_be_visible()
+    assert level_peak(page) > BEEPING
+
+    microphones = device_list(page, "Microphone")
+    microphones.select_option(option_id(microphones, "Fake Audio Input 2"))
+    expect(microphones).to_have_value(option_id(microphones, "Fake Audio Input 2"))
+    page.wait_for_timeout(FALL_MS)  # what the old microphone showed is gone
+    assert level_peak(page) > BEEPING  # the new microphone's, the old one being stopped
+
+    start_call(page, server)
+    page.get_by_role("button", name="Mute").click()
+    # What is sent: nothing while muted (once the bar has fallen back, within a second).
+    expect(microphone_level(page)).to_have_attribute("value", "0")
+    assert level_peak(page, window_ms=2000) == 0
+    page.get_by_role("button", name="Unmute").click()
+    assert level_peak(page) > BEEPING
+
+
+# Chrome on a computer and Safari let a page's sound start only once the person has
+# touched it; Chromium under Playwright never holds it back (and Playwright's own
+# calls into the page count as touches), so the rule is played here: a new
+# AudioContext is suspended, and resume() is refused until a tap or a key.
+SOUND_AFTER_A_TOUCH = """
+(() => {
+  let touched = false;
+  for (const type of ["pointerup", "keydown"]) {
+    window.addEventListener(type, () => { touched = true; }, true);
+  }
+  const BrowserAudioContext = window.AudioContext;
+  window.AudioContext = class extends BrowserAudioContext {
+    constructor(...args) {
+      super(...args);
+      super.suspend();
+    }
+    resume() {
+      if (touched) return super.resume();
+      return Promise.reject(new DOMException("not allowed to start", "NotAllowedError"));
+    }
+  };
+})();
+"""
+
+
+def test_the_microphone_level_starts_at_the_first_touch_where_sound_waits_for_one(server, new_page):
+    page = new_page(phone=True)
+    page.add_init_script(SOUND_AFTER_A_TOUCH)
+    page.goto(server.url)
+    expect(status(page)).to_have_text("Choose your camera and microphone, then start a call.")
+    expect(microphone_level(page)).to_be_visible()
+    expect(microphone_level(page)).to_have_attribute("value", "0")
+    assert level_peak(page, window_ms=1500) == 0  # sound held back
+    page.get_by_label("Your name").tap()
+    assert level_peak(page) > BEEPING
+
+
+def test_without_a_microphone_there_is_no_level(server, new_page):
+    page = new_page(camera_denied=True)
+    page.goto(server.url)
+    expect(page.get_by_role("alert")).to_contain_text("denied")
+    expect(microphone_level(page)).to_be_hidden()

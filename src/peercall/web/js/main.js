@@ -88,13 +88,20 @@ class App {
   onOutgoingTrack({ kind, track }) {
     if (kind === "video") this.view.showLocalStream(this.media.previewStream);
     this.session?.replaceTrack(kind, track);
-    if (kind === "audio") this.followMutedSpeech();
+    if (kind === "audio") this.followMicrophone();
   }
 
   onMediaState() {
     this.view.showMediaState(this.media);
     this.browserControls.show(this.media);
     this.session?.sendMediaState();
+    this.followMicrophone();
+  }
+
+  /** The level bar and the "You are muted" watch listen to the microphone alone (what
+   * is sent may have a shared screen's sound in it). */
+  followMicrophone() {
+    this.view.microphoneMeter.follow(this.media.microphone);
     this.followMutedSpeech();
   }
 

@@ -4,6 +4,7 @@
 import { CallState } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { ChatToast } from "./chat-toast.js";
+import { MicrophoneMeter } from "./microphone-meter.js";
 import { StatsPanel } from "./stats-panel.js";
 import { RemoteTiles } from "./tiles.js";
 
@@ -55,6 +56,7 @@ export class CallView {
     this.mutedHint = byId("muted-hint");
     this.camera = byId("camera");
     this.microphone = byId("microphone");
+    this.microphoneMeter = new MicrophoneMeter(byId("microphone-level"));
     this.speaker = byId("speaker");
     this.speakerField = byId("speaker-field");
     this.localVideo = byId("local-video");
