@@ -246,3 +246,64 @@ def test_names_are_text_and_the_page_remembers_yours(server, new_page):
     # Next time on this device, the name is filled in already.
     ben.goto(re.sub(r"/c/.*", "/", link))
     expect(ben.get_by_role("textbox", name="Your name")).to_have_value("Ben")
+
+
+def chat_lines(page: Page) -> list[str]:
+    """The messages in the chat log, oldest first, as "who: text" (notices left out)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('#chat-log li:not(.notice)')].map((line) =>
+          line.querySelector('.meta').firstChild.textContent.replace(' · ', '') + ': ' +
+          line.querySelector('.text').textContent)"""
+    )
+
+
+def say(page: Page, text: str) -> None:
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("")
+
+
+def test_who_joins_later_or_reloads_reads_what_was_said_before_once(server, new_page):
+    ann, ben = new_page(), new_page()
+    link = start_group(ann, server, "Ann")
+    enter(ben, "Ben", link, "Join")
+    for page in (ann, ben):
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(
+            timeout=CONNECT_MS
+        )
+    say(ann, "the agenda is in the doc")
+    expect(ben.get_by_role("log", name="Messages")).to_contain_text("the agenda is in the doc")
+    say(ben, "<b>reading</b> it now")
+    expect(ann.get_by_role("log", name="Messages")).to_contain_text("reading")
+
+    # Cat comes later: she reads both, in the order they were said, each once, and
+    # nothing pops up over her call for them.
+    cat = new_page()
+    enter(cat, "Cat", link, "Join")
+    expect(status(cat)).to_have_text("Connected", timeout=CONNECT_MS)
+    cat_log = cat.get_by_role("log", name="Messages")
+    expect(cat_log).to_contain_text("reading")
+    expect(cat_log).to_contain_text("the agenda is in the doc")
+    expect(cat_log.locator("b")).to_have_count(0)  # text, never markup
+    expected = ["Ann: the agenda is in the doc", "Ben: <b>reading</b> it now"]
+    assert chat_lines(cat) == expected
+    expect(cat.locator("#chat-toast")).to_be_hidden()
+    assert cat.title() == "peercall"
+
+    # What is said from now on comes once, after them; the others are not sent
+    # the earlier messages again.
+    say(cat, "hi, just joined")
+    for page in (ann, ben):
+        expect(page.get_by_role("log", name="Messages")).to_contain_text("hi, just joined")
+    assert chat_lines(cat) == [*expected, "You: hi, just joined"]
+    assert chat_lines(ann) == [
+        "You: the agenda is in the doc", "Ben: <b>reading</b> it now", "Cat: hi, just joined"
+    ]  # fmt: skip
+
+    # Ben reloads his page: he is someone new, and reads the others' messages again
+    # (his own went with the page that sent them).
+    ben.reload()
+    enter(ben, "Ben", link, "Join")
+    expect(status(ben)).to_have_text("Connected", timeout=CONNECT_MS)
+    expect(ben.get_by_role("log", name="Messages")).to_contain_text("hi, just joined")
+    assert chat_lines(ben) == ["Ann: the agenda is in the doc", "Cat: hi, just joined"]

@@ -131,9 +131,14 @@ def test_a_browser_and_python_connect_again_after_the_relay_restarts(
     try:
         page = new_page()
         link = start_call(page, server)
-        python = python_peers(link, "--test-pattern")
+        python = python_peers(link, "--test-pattern", "--say", "hello from python")
         expect(status(page)).to_have_text("Connected", timeout=30_000)
         python.wait_for_line("^Connected$", timeout=30)
+        chat = page.get_by_role("log", name="Messages")
+        expect(chat).to_contain_text("hello from python")
+        page.get_by_role("textbox", name="Message").fill("before the break")
+        page.get_by_role("button", name="Send", exact=True).click()
+        python.wait_for_line("^Message: before the break$", timeout=30)
         turn.stop()
         turn.start()  # same address and secret, no allocation left
         expect(status(page)).to_have_text("Reconnecting", timeout=30_000)
@@ -141,5 +146,11 @@ def test_a_browser_and_python_connect_again_after_the_relay_restarts(
         expect(status(page)).to_have_text("Connected", timeout=60_000)
         assert_receives_video(page, within_seconds=10)
         assert python.stdout.count("Connected\n") == 2, python.stdout
+        # Both sent their messages again on the new channel; each side shows them once.
+        page.get_by_role("textbox", name="Message").fill("after the break")
+        page.get_by_role("button", name="Send", exact=True).click()
+        python.wait_for_line("^Message: after the break$", timeout=30)
+        assert python.stdout.count("before the break") == 1, python.stdout
+        expect(chat.locator("li", has_text="hello from python")).to_have_count(1)
     finally:
         server.stop()

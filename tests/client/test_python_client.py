@@ -422,6 +422,33 @@ async def test_muting_and_turning_video_off_send_silence_and_black_and_say_so(
         assert (await watch(tracks["video"])).luma_spread > 100
 
 
+async def test_who_joins_later_reads_what_was_said_before_once(server: ServerProcess, calls):
+    link = await create_call(server.url)
+    first, second = await calls(link), await calls(link)
+    async with asyncio.timeout(TIMEOUT):
+        await first.wait_connected()
+    heard = second.events()
+    await first.send_text("said before you came")
+    live = await next_event(heard, MessageReceived)
+    assert (live.text, live.earlier) == ("said before you came", False)
+    await second.send_text("me too")
+
+    late = await calls(link)
+    events = late.events()
+    async with asyncio.timeout(TIMEOUT):
+        earlier = {
+            (message.peer_id, message.text, message.earlier)
+            for message in [await next_event(events, MessageReceived) for _ in range(2)]
+        }
+    assert earlier == {
+        (first.peer_id, "said before you came", True),
+        (second.peer_id, "me too", True),
+    }
+    await first.send_text("and now")
+    now = await next_event(events, MessageReceived)  # not one of the earlier again
+    assert (now.text, now.earlier) == ("and now", False)
+
+
 async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
     server: ServerProcess, calls
 ):
@@ -449,6 +476,11 @@ async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, tu
     server = relay_only_server(tmp_path, turn)
     try:
         first, second = await connected_pair(server, calls)
+        said = {first: first.events(), second: second.events()}
+        for call, text in ((first, "before the break"), (second, "me too")):
+            await call.send_text(text)
+        assert (await next_event(said[second], MessageReceived)).text == "before the break"
+        assert (await next_event(said[first], MessageReceived)).text == "me too"
         turn.stop()
         turn.start()  # same address and secret, no allocation left
         events = second.events()  # the tracks of the peer connection to come
@@ -461,6 +493,11 @@ async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, tu
             assert (await watch(tracks["video"])).width == 640
         assert first.peers == [second.peer_id]
         assert second.peers == [first.peer_id]
+        # Each sent its messages again on the new channel: the other tells them once.
+        await first.send_text("after the break")
+        await second.send_text("welcome back")
+        assert (await next_event(said[second], MessageReceived)).text == "after the break"
+        assert (await next_event(said[first], MessageReceived)).text == "welcome back"
         for call in (first, second):
             await call.hang_up()
     finally:

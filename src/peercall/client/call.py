@@ -22,6 +22,7 @@ from aiortc.contrib.media import MediaRelay
 
 from peercall import protocol as wire
 from peercall.client import datachannel
+from peercall.client.chat_memory import ChatMemory
 from peercall.client.errors import CallError, ServerUnreachable
 from peercall.client.events import (
     CallEvent,
@@ -189,6 +190,7 @@ class Call:
         self._open_link: PeerLink | None = None
         self._hand_raised = False
         self._hands: dict[str, bool] = {}  # the others' hands, raised or not
+        self._chat = ChatMemory()  # our messages, sent again to whoever comes
         self._subscribers: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
         # Until `_start` knows whether anybody is here.
@@ -265,9 +267,15 @@ class Call:
             self._media_changed()
 
     async def send_text(self, text: str) -> None:
-        """Sends a chat message to everybody connected (waiting for the channel to open)."""
+        """Sends a chat message to everybody connected (waiting for the channel to open).
+        It is sent again to whoever's channel opens later: someone who joins reads it."""
         links = self._connected_links()
-        await asyncio.gather(*(link.send_text(text) for link in links))
+        message = datachannel.new_chat_message(text)
+        self._chat.remember_sent(message)
+        await asyncio.gather(*(link.send_chat(message) for link in links))
+
+    def our_messages(self) -> list[datachannel.ChatText]:
+        return self._chat.sent
 
     async def send_file(self, file: str | Path | bytes, name: str | None = None) -> None:
         """Sends a file (a path, or bytes called `name`) to everybody connected; returns
@@ -431,6 +439,7 @@ class Call:
         if link is not None:
             self._spawn(link.close())
         self._hands.pop(message.peer_id, None)
+        self._chat.forget(message.peer_id)
         if self._recorder is not None and self._recorder.peer_id == message.peer_id:
             self._spawn(self._recorder.stop())
         self._emit(PeerLeft(peer_id=message.peer_id, reason=message.reason))
@@ -548,10 +557,18 @@ class Call:
             )
         )
 
-    def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None:
+    def link_message(
+        self, link: PeerLink, message: datachannel.ChatText | datachannel.EarlierChatText
+    ) -> None:
+        peer_id = link.remote_id or ""
+        if not self._chat.first_time(peer_id, message.id):
+            return  # sent again on a new channel: told already
         self._emit(
             MessageReceived(
-                peer_id=link.remote_id or "", text=message.text, sent_at=message.sent_at_datetime
+                peer_id=peer_id,
+                text=message.text,
+                sent_at=message.sent_at_datetime,
+                earlier=isinstance(message, datachannel.EarlierChatText),
             )
         )
 

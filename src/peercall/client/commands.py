@@ -189,15 +189,16 @@ async def _follow_events(
     stop: asyncio.Event,
     file_to_send: bytes | None,
 ) -> int:
-    timer: asyncio.TimerHandle | None = None
+    started = False  # connected once: what we send on connecting is sent once
     names: dict[str, str] = {}  # of those who joined after us
     async for event in events:
         match event:
             case StateChanged(state=state):
                 say(STATE_TEXT[state])
-                if state == CallState.CONNECTED and timer is None:
+                if state == CallState.CONNECTED and not started:
+                    started = True
                     if options.duration is not None:
-                        timer = asyncio.get_running_loop().call_later(options.duration, stop.set)
+                        asyncio.get_running_loop().call_later(options.duration, stop.set)
                     if options.record is not None:
                         say(f"Recording to {options.record}")
                     if options.say:
@@ -211,8 +212,8 @@ async def _follow_events(
             case PeerJoined(peer_id=peer_id, name=name):
                 names[peer_id] = name
                 say(f"{printable(name) or 'Someone'} joined")
-            case MessageReceived(text=text):
-                say(f"Message: {printable(text)}")
+            case MessageReceived(text=text, earlier=earlier):
+                say(f"{'Earlier message' if earlier else 'Message'}: {printable(text)}")
             case PeerMediaChanged(audio=audio, video=video, screen=screen):
                 microphone = "on" if audio else "muted"
                 picture = (

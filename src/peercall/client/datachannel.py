@@ -8,6 +8,7 @@ bytes of the file being sent (between its `file-start` and `file-end`).
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -23,14 +24,30 @@ MAX_FILE_NAME_LENGTH = 255
 FILE_CHUNK_BYTES = 16 * 1024
 
 
-class ChatText(msgspec.Struct, tag="chat", tag_field="type", frozen=True):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
+MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ChatBody = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
+
+
+class _Chat(msgspec.Struct, tag_field="type", frozen=True):
+    text: ChatBody
     # Milliseconds since the Unix epoch, by the sender's clock.
     sent_at: Annotated[int, msgspec.Meta(ge=0)]
 
     @property
     def sent_at_datetime(self) -> datetime:
         return datetime.fromtimestamp(self.sent_at / 1000, UTC)
+
+
+class ChatText(_Chat, tag="chat", frozen=True):
+    # Unique per sender; optional because clients from before ids send none.
+    id: MessageId | None = None
+
+
+class EarlierChatText(_Chat, tag="earlier-chat", frozen=True):
+    """One of the sender's messages from before this channel opened, sent again on it
+    (to someone who joined late, or came back): shown once, by its `id`."""
+
+    id: MessageId
 
 
 class FileStart(msgspec.Struct, tag="file-start", tag_field="type", frozen=True):
@@ -63,16 +80,24 @@ class Hand(msgspec.Struct, tag="hand", tag_field="type", frozen=True):
     raised: bool
 
 
-ChannelMessage = ChatText | FileStart | FileEnd | MediaState | Hand
+ChannelMessage = ChatText | EarlierChatText | FileStart | FileEnd | MediaState | Hand
 
 _decoder = msgspec.json.Decoder(ChannelMessage)
 _encoder = msgspec.json.Encoder()
 
 
-def encode_text(text: str) -> str:
+def new_chat_message(text: str) -> ChatText:
+    """A chat message of ours, with an id of its own; ValueError for an empty or
+    long text."""
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"a chat message has 1 to {MAX_TEXT_LENGTH} characters")
-    return encode(ChatText(text=text, sent_at=int(time.time() * 1000)))
+    return ChatText(text=text, sent_at=int(time.time() * 1000), id=secrets.token_urlsafe(12))
+
+
+def earlier(message: ChatText) -> EarlierChatText:
+    """`message` of ours, to be sent again on a channel that opened after it."""
+    assert message.id is not None, "our messages have ids"
+    return EarlierChatText(text=message.text, sent_at=message.sent_at, id=message.id)
 
 
 def encode(message: ChannelMessage) -> str:

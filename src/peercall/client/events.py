@@ -63,11 +63,14 @@ class TrackReceived:
 
 @dataclass(frozen=True)
 class MessageReceived:
-    """A chat message from `peer_id` over the data channel."""
+    """A chat message from `peer_id` over the data channel; `earlier`: one they sent
+    before our channel with them opened (we joined after it was said), in the order
+    they said them. Each message comes once."""
 
     peer_id: str
     text: str
     sent_at: datetime
+    earlier: bool = False
 
 
 @dataclass(frozen=True)

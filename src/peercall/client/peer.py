@@ -33,6 +33,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from peercall.client import datachannel
+from peercall.client.chat_memory import KEPT_MESSAGES
 from peercall.client.files import FileAssembler, file_start, send_file
 from peercall.client.media import MediaSource, sends_its_own
 from peercall.client.stats import PeerStats, peer_stats
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 MEDIA_KINDS = ("audio", "video")
 CHANNEL_OPEN_TIMEOUT = 10.0
+# Earlier messages taken on one channel: what a sender keeps (chat_memory.py).
+MAX_EARLIER_MESSAGES = KEPT_MESSAGES
 
 
 class _OfferRequest:
@@ -68,7 +71,10 @@ class LinkObserver(Protocol):
 
     def link_state_changed(self, link: PeerLink) -> None: ...
     def link_track(self, link: PeerLink, track: MediaStreamTrack) -> None: ...
-    def link_message(self, link: PeerLink, message: datachannel.ChatText) -> None: ...
+    def link_message(
+        self, link: PeerLink, message: datachannel.ChatText | datachannel.EarlierChatText
+    ) -> None: ...
+    def our_messages(self) -> list[datachannel.ChatText]: ...
     def link_media_state(self, link: PeerLink, state: datachannel.MediaState) -> None: ...
     def link_hand(self, link: PeerLink, hand: datachannel.Hand) -> None: ...
     def link_file(self, link: PeerLink, start: datachannel.FileStart, data: bytes) -> None: ...
@@ -170,6 +176,7 @@ class PeerLink:
         self._inbox: asyncio.Queue[RelayedSignal | _OfferRequest] = asyncio.Queue()
         self._pending_candidates: list[IceCandidateInit | None] = []
         self._channel_open = asyncio.Event()
+        self._earlier_left = MAX_EARLIER_MESSAGES  # taken on the channel open now
         self._sending_file = asyncio.Lock()  # one file at a time per channel
         self._closed = False
         # Made in place of an earlier peer connection with the same person (one that
@@ -210,6 +217,7 @@ class PeerLink:
             datachannel.CHANNEL_LABEL, negotiated=True, id=datachannel.CHANNEL_ID
         )
         self._channel_open.clear()
+        self._waiting_to_send: set[str | None] = set()  # ids of our messages (send_chat)
         self._files = self._new_file_assembler()
         channel.on("open", self._on_channel_open)
         channel.on("message", self._on_channel_message)
@@ -231,6 +239,11 @@ class PeerLink:
         # without it the page showed a black picture and nothing to say why.
         self.send_media_state()
         self.send_hand()  # lowered too: one lowered while reconnecting would stay up there
+        # What we said before this channel opened: they show each message once.
+        self._earlier_left = MAX_EARLIER_MESSAGES
+        for message in self._observer.our_messages():
+            if message.id not in self._waiting_to_send:
+                self.channel.send(datachannel.encode(datachannel.earlier(message)))
 
     def send_hand(self) -> None:
         """Tells the other side whether our hand is raised (`hand_raised`)."""
@@ -267,6 +280,10 @@ class PeerLink:
         match datachannel.decode_message(data):
             case datachannel.ChatText() as message:
                 self._observer.link_message(self, message)
+            case datachannel.EarlierChatText() as message:
+                if self._earlier_left > 0:  # no more than anybody keeps
+                    self._earlier_left -= 1
+                    self._observer.link_message(self, message)
             case datachannel.MediaState() as state:
                 self._observer.link_media_state(self, state)
             case datachannel.Hand() as hand:
@@ -286,10 +303,15 @@ class PeerLink:
         """Queues one signal from the remote side; they are handled in arrival order."""
         self._inbox.put_nowait(signal)
 
-    async def send_text(self, text: str) -> None:
-        encoded = datachannel.encode_text(text)
-        await self._channel_opened()
-        self.channel.send(encoded)
+    async def send_chat(self, message: datachannel.ChatText) -> None:
+        # Waiting for the channel: once it opens the message goes as itself, not as
+        # one of the earlier ones.
+        self._waiting_to_send.add(message.id)
+        try:
+            await self._channel_opened()
+            self.channel.send(datachannel.encode(message))
+        finally:
+            self._waiting_to_send.discard(message.id)
 
     async def send_file(self, name: str, data: bytes, mime: str = "") -> None:
         """Sends `data` as a file called `name`, after any file being sent already."""

@@ -8,6 +8,8 @@
 // answer them before pressing Join, and join with the answers.
 
 import { videoBitrateCap } from "./bandwidth.js";
+import { ChatMemory } from "./chat-memory.js";
+import { newChatMessage } from "./datachannel.js";
 import { PeerLink } from "./peer.js";
 
 export const CallState = Object.freeze({
@@ -48,6 +50,7 @@ export class CallSession extends EventTarget {
   #heldBack = new Map(); // prepared PeerLink -> what it told before it was the call's
   #joining = false;
   #iceRenewalTimer = null;
+  #chat = new ChatMemory(); // our messages, sent again to whoever comes
 
   /** `localMedia`: a LocalMedia, whose outgoing tracks every peer connection sends. */
   constructor({ signaling, localMedia }) {
@@ -214,9 +217,13 @@ export class CallSession extends EventTarget {
     return [...this.#links.values(), ...this.#prepared.values(), this.#openLink].filter(Boolean);
   }
 
-  /** Sends a chat message to everybody with an open channel; returns how many got it. */
+  /** Sends a chat message to everybody with an open channel; returns how many got it.
+   * It is sent again to whoever's channel opens later (chat-memory.js). */
   sendText(text) {
-    return [...this.#links.values()].filter((link) => link.sendText(text)).length;
+    const message = newChatMessage(text);
+    const reached = [...this.#links.values()].filter((link) => link.sendChat(message)).length;
+    if (reached > 0) this.#chat.rememberSent(message);
+    return reached;
   }
 
   /** Sends a file to everybody connected, side by side; `onProgress(bytes)` reports
@@ -338,6 +345,7 @@ export class CallSession extends EventTarget {
         // connection with someone was being replaced would stay up on their page.
         link.sendMediaState(this.#mediaState());
         link.sendHand(this.handRaised);
+        for (const message of this.#chat.sent) link.sendEarlierChat(message);
       }
       this.dispatchEvent(new Event("chatchange"));
     });
@@ -410,6 +418,7 @@ export class CallSession extends EventTarget {
   #onPeerLeft({ peer_id: peerId }) {
     this.#links.get(peerId)?.close();
     this.#links.delete(peerId);
+    this.#chat.forget(peerId);
     this.dispatchEvent(new Event("chatchange"));
     this.#dispatch("peerleft", { peerId, name: this.nameOf(peerId) });
     this.#names.delete(peerId);
@@ -476,6 +485,7 @@ export class CallSession extends EventTarget {
   /** Passes on what `link`'s person told (`detail`) as an event `as`, with who. */
   #tell(link, as, detail) {
     const peerId = link.remoteId;
+    if (as === "message" && !this.#chat.firstTime(peerId, detail.id)) return; // shown already
     // `peerName`: the detail may have a `name` of its own (a file's).
     this.#dispatch(as, { ...detail, peerId, peerName: this.nameOf(peerId) });
   }

@@ -60,11 +60,13 @@ export class ChatPanel extends EventTarget {
     this.add({ author: "You", text, sentAt: new Date(), mine: true });
   }
 
-  add({ author, text, sentAt, mine = false }) {
+  /** A message; `earlier`: one said before we came (or before this page was
+   * loaded), put among the lines by its time rather than at the end. */
+  add({ author, text, sentAt, mine = false, earlier = false }) {
     const body = document.createElement("span");
     body.className = "text";
     body.replaceChildren(...withLinks(text));
-    this.#append({ author, sentAt, mine }, body);
+    this.#append({ author, sentAt, mine, earlier }, body);
   }
 
   /** A line about the call itself ("Ann joined"), not anybody's message. */
@@ -72,7 +74,7 @@ export class ChatPanel extends EventTarget {
     const item = document.createElement("li");
     item.className = "notice";
     item.textContent = text;
-    this.#addLine(item);
+    this.#addLine(item, Date.now());
   }
 
   /** Shows a file on its way: `mine` for one we send. Returns its id for the updates. */
@@ -121,7 +123,7 @@ export class ChatPanel extends EventTarget {
     transfer.outcome.textContent = `Not ${transfer.mine ? "sent" : "received"}: ${reason}`;
   }
 
-  #append({ author, sentAt, mine }, ...content) {
+  #append({ author, sentAt, mine, earlier = false }, ...content) {
     const item = document.createElement("li");
     item.className = mine ? "mine" : "theirs";
     const meta = document.createElement("span");
@@ -131,7 +133,7 @@ export class ChatPanel extends EventTarget {
     time.textContent = TIME_FORMAT.format(sentAt);
     meta.append(`${author} · `, time);
     item.append(meta, ...content);
-    this.#addLine(item);
+    this.#addLine(item, sentAt.getTime(), earlier);
   }
 
   /**
@@ -149,11 +151,15 @@ export class ChatPanel extends EventTarget {
   /** Adds a line, and follows it if the log was at its end. The page follows too
    * only if the person was reading the chat: on a phone the chat is below the
    * picture, and a message must not take the picture away from whoever watches it. */
-  #addLine(item) {
+  #addLine(item, at, inTimeOrder = false) {
     const { scroller } = this;
     const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 8;
     const reading = atEnd && this.endInSight;
-    this.log.append(item);
+    item.dataset.at = String(at); // milliseconds since the epoch
+    const later = inTimeOrder
+      ? [...this.log.children].find((line) => Number(line.dataset.at) > at)
+      : undefined;
+    this.log.insertBefore(item, later ?? null);
     while (this.log.childElementCount > MAX_LOG_ITEMS) this.#remove(this.log.firstElementChild);
     if (atEnd) scroller.scrollTop = scroller.scrollHeight;
     if (reading) item.scrollIntoView({ block: "nearest" });

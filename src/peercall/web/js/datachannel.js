@@ -8,11 +8,42 @@ export const CHANNEL_LABEL = "chat";
 export const CHANNEL_OPTIONS = Object.freeze({ negotiated: true, id: 0, ordered: true });
 export const MAX_TEXT_LENGTH = 4000;
 
-export function encodeText(text) {
+// Ids of chat messages: unique per sender, so that a message sent again (to whoever
+// comes, see `encodeEarlierChat`) is shown once.
+const MAX_ID_LENGTH = 64;
+
+/** A chat message of ours, { id, text, sentAt: Date }; throws for an empty or long text. */
+export function newChatMessage(text) {
   if (typeof text !== "string" || text.length === 0 || text.length > MAX_TEXT_LENGTH) {
     throw new RangeError(`a chat message has 1 to ${MAX_TEXT_LENGTH} characters`);
   }
-  return JSON.stringify({ type: "chat", text, sent_at: Date.now() });
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  return { id, text, sentAt: new Date() };
+}
+
+export function encodeChat({ id, text, sentAt }) {
+  return JSON.stringify({ type: "chat", id, text, sent_at: sentAt.getTime() });
+}
+
+/** One of our messages from before this channel opened, sent again on it: someone
+ * who joined late, or whose page was reloaded, reads what was said before. */
+export function encodeEarlierChat({ id, text, sentAt }) {
+  return JSON.stringify({ type: "earlier-chat", id, text, sent_at: sentAt.getTime() });
+}
+
+function decodeChat({ id = null, text, sent_at: sentAt }, earlier) {
+  // An earlier message needs its id: the id is what shows it only once.
+  const validId =
+    id === null ? !earlier : typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH;
+  const valid =
+    validId &&
+    typeof text === "string" &&
+    text.length > 0 &&
+    text.length <= MAX_TEXT_LENGTH &&
+    Number.isSafeInteger(sentAt) &&
+    sentAt >= 0;
+  return valid ? { type: "chat", id, text, sentAt: new Date(sentAt), earlier } : null;
 }
 
 /**
@@ -34,16 +65,9 @@ export function encodeHand(raised) {
 }
 
 const DECODERS = {
-  chat: (message) => {
-    const { text, sent_at: sentAt } = message;
-    const valid =
-      typeof text === "string" &&
-      text.length > 0 &&
-      text.length <= MAX_TEXT_LENGTH &&
-      Number.isSafeInteger(sentAt) &&
-      sentAt >= 0;
-    return valid ? { type: "chat", text, sentAt: new Date(sentAt) } : null;
-  },
+  // `id` is optional in "chat": clients from before it send none.
+  chat: (message) => decodeChat(message, false),
+  "earlier-chat": (message) => decodeChat(message, true),
   "file-start": (message) => (validFileStart(message) ? message : null),
   "file-end": (message) => (typeof message.id === "string" ? message : null),
   hand: ({ raised }) => (typeof raised === "boolean" ? { type: "hand", raised } : null),
@@ -55,7 +79,8 @@ const DECODERS = {
 };
 
 /**
- * A text message as { type: "chat", text, sentAt: Date }, { type: "media-state",
+ * A text message as { type: "chat", id, text, sentAt: Date, earlier } (an "earlier-chat"
+ * too, with `earlier` true), { type: "media-state",
  * audio, video, screen }, { type: "hand", raised }, or a "file-start" / "file-end";
  * null for anything else (ignored).
  */

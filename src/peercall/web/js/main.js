@@ -236,8 +236,10 @@ class App {
     });
     session.addEventListener("message", ({ detail }) => {
       const author = shownName(detail.peerName);
-      view.chatToast.show(author, detail.text);
-      view.chat.add({ author, text: detail.text, sentAt: detail.sentAt });
+      const { text, sentAt, earlier } = detail;
+      view.chat.add({ author, text, sentAt, earlier });
+      if (earlier) return; // said before we came: in the log, not news
+      view.chatToast.show(author, text);
       this.titleNews.message();
     });
     session.addEventListener("flooding", ({ detail }) => {

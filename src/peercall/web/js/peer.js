@@ -7,9 +7,10 @@ import {
   CHANNEL_LABEL,
   CHANNEL_OPTIONS,
   decodeMessage,
+  encodeChat,
+  encodeEarlierChat,
   encodeHand,
   encodeMediaState,
-  encodeText,
 } from "./datachannel.js";
 import { TokenBucket } from "./budget.js";
 import { FileReceiver, FileSender } from "./files.js";
@@ -24,6 +25,9 @@ const SHOWN_PER_SECOND = 5;
 const FLOOD_NOTICE_MS = 10_000;
 // What counts against it: what becomes an element of the page.
 const SHOWN_TYPES = new Set(["chat", "file-start"]);
+// Earlier messages taken on one channel (what a sender keeps: call.js), apart from
+// the bucket, which they would empty at once.
+const MAX_EARLIER_MESSAGES = 50;
 // An open offer waits (at most this long) for its candidates, to carry them in its
 // SDP: whoever takes it then applies them with the offer, where a dozen separate
 // candidates would each cost their main thread an addIceCandidate.
@@ -91,6 +95,7 @@ export class PeerLink extends EventTarget {
   #heldEnd = false;
   #pendingCandidates = [];
   #shown = new TokenBucket({ burst: SHOWN_BURST, perSecond: SHOWN_PER_SECOND });
+  #earlierLeft = MAX_EARLIER_MESSAGES;
   #floodNoticeAt = -Infinity;
   #outgoing = { audio: null, video: null };
   // Files coming in: each step is an "incomingfile" event (phase start, progress, done, failed).
@@ -171,7 +176,10 @@ export class PeerLink extends EventTarget {
     this.channel.addEventListener("message", ({ data }) => {
       if (data instanceof ArrayBuffer) return this.#incoming.chunk(data);
       const message = decodeMessage(data);
-      if (SHOWN_TYPES.has(message?.type) && !this.#shown.take()) return this.#flooded();
+      if (message?.earlier) {
+        if (this.#earlierLeft <= 0) return;
+        this.#earlierLeft -= 1;
+      } else if (SHOWN_TYPES.has(message?.type) && !this.#shown.take()) return this.#flooded();
       if (message?.type === "file-start") this.#incoming.start(message);
       else if (message?.type === "file-end") this.#incoming.end(message);
       else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
@@ -318,11 +326,17 @@ export class PeerLink extends EventTarget {
     return this.channel.readyState === "open";
   }
 
-  /** Sends a chat message; false if the channel is not open (nobody to send to). */
-  sendText(text) {
+  /** Sends a chat message (newChatMessage); false if the channel is not open. */
+  sendChat(message) {
     if (!this.canSendText) return false;
-    this.channel.send(encodeText(text));
+    this.channel.send(encodeChat(message));
     return true;
+  }
+
+  /** Sends one of our messages from before this channel opened (the other side
+   * shows it once, however often it comes). */
+  sendEarlierChat(message) {
+    if (this.canSendText) this.channel.send(encodeEarlierChat(message));
   }
 
   #fileEvent(detail) {
