@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.media import presented_frames
+from tests.browser.media import HEARD, presented_frames, sound_heard
 from tests.browser.test_call import SCREENSHOTS, status
 from tests.browser.test_in_call import stat
 from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
@@ -307,3 +307,70 @@ def test_who_joins_later_or_reloads_reads_what_was_said_before_once(server, new_
     expect(status(ben)).to_have_text("Connected", timeout=CONNECT_MS)
     expect(ben.get_by_role("log", name="Messages")).to_contain_text("hi, just joined")
     assert chat_lines(ben) == ["Ann: the agenda is in the doc", "Cat: hi, just joined"]
+
+
+# Video bytes each open peer connection of the page sent (outbound-rtp, bytesSent) or
+# received (inbound-rtp, bytesReceived) over a window, fewest first.
+VIDEO_BYTES = """
+async ([windowMs, type, field]) => {
+  const countedBy = async (pc) => {
+    let bytes = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === type && s.kind === "video") bytes += s[field];
+    });
+    return bytes;
+  };
+  const open = window.__peerConnections.filter((pc) => pc.connectionState === "connected");
+  const before = await Promise.all(open.map(countedBy));
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = await Promise.all(open.map(countedBy));
+  return after.map((bytes, index) => bytes - before[index]).sort((a, b) => a - b);
+}
+"""
+
+
+def video_sent(page: Page, window_ms: int = 2000) -> list[int]:
+    """Video bytes sent on each connection over a window, fewest first."""
+    return page.evaluate(VIDEO_BYTES, [window_ms, "outbound-rtp", "bytesSent"])
+
+
+def video_received(page: Page, window_ms: int = 2000) -> list[int]:
+    """Video bytes received on each connection over a window, fewest first."""
+    return page.evaluate(VIDEO_BYTES, [window_ms, "inbound-rtp", "bytesReceived"])
+
+
+def test_stopping_incoming_video_stops_everybody_sending_it_and_keeps_the_sound(server, new_page):
+    ann, ben, cat = new_page(), new_page(), new_page()
+    link = start_group(ann, server, "Ann")
+    enter(ben, "Ben", link, "Join")
+    for page in (ann, ben):
+        expect(status(page)).to_have_text("Connected", timeout=CONNECT_MS)
+    assert video_sent(ann)[0] > 10_000
+
+    # Ben's connection is poor: he stops the video coming to him, and hears Ann still.
+    ben.get_by_role("button", name="Stop incoming video").click()
+    expect(ben.get_by_role("button", name="Show incoming video")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    ann_tile = ben.locator("figure.tile", has=tile_video(ben, "Ann"))
+    expect(ann_tile.get_by_text("Incoming video stopped")).to_be_visible()
+    expect(tile_video(ben, "Ann")).to_be_hidden()
+    ann.wait_for_timeout(1000)  # what was on its way
+    assert video_sent(ann) == [0]
+    assert sound_heard(tile_video(ben, "Ann")) > HEARD
+
+    # Whoever comes later is asked too: Cat sends her video to Ann, not to Ben.
+    enter(cat, "Cat", link, "Join")
+    for page in (ann, ben, cat):
+        expect(status(page)).to_have_text("Connected", timeout=CONNECT_MS)
+    cat_tile = ben.locator("figure.tile", has=tile_video(ben, "Cat"))
+    expect(cat_tile.get_by_text("Incoming video stopped")).to_be_visible()
+    cat.wait_for_timeout(1000)
+    to_ben, to_ann = video_sent(cat)
+    assert to_ben == 0
+    assert to_ann > 10_000
+
+    ben.get_by_role("button", name="Show incoming video").click()
+    expect(ann_tile.get_by_text("Incoming video stopped")).to_be_hidden()
+    assert_sees(ben, "Ann", "Cat")
+    assert min(video_sent(ann)) > 10_000

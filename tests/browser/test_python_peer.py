@@ -6,9 +6,11 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.media import loudest_audio
+from tests.browser.media import HEARD, loudest_audio, sound_heard
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
+from tests.browser.test_group_call import video_received
 from tests.browser.test_in_call import SILENCE, ever_marked_speaking
+from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
 from tests.clients import PythonPeer, run_peercall
 from tests.servers import ServerProcess
 
@@ -184,3 +186,24 @@ def test_a_hand_raised_on_the_page_is_told_to_a_python_peer(
     ann.get_by_role("button", name="Lower hand").click()
     python.wait_for_line("^Someone lowered their hand$")
     assert python.stdout.count("their hand") == 2, python.stdout
+
+
+def test_a_python_peer_stops_sending_video_to_a_page_that_stops_incoming_video(
+    server: ServerProcess, new_page, python_peers
+):
+    page = new_page()
+    page.add_init_script(RECORD_PEER_CONNECTIONS)
+    link = start_call(page, server)
+    python = python_peers(link, "--test-pattern")
+    python.wait_for_line("^Connected$")
+    expect(status(page)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(page)
+
+    page.get_by_role("button", name="Stop incoming video").click()
+    expect(page.get_by_text("Incoming video stopped")).to_be_visible()
+    page.wait_for_timeout(1000)  # what was on its way
+    assert video_received(page) == [0]
+    assert sound_heard(page.get_by_label("Remote video")) > HEARD  # the tone goes on
+
+    page.get_by_role("button", name="Show incoming video").click()
+    assert_receives_video(page, within_seconds=10)

@@ -449,6 +449,39 @@ async def test_who_joins_later_reads_what_was_said_before_once(server: ServerPro
     assert (now.text, now.earlier) == ("and now", False)
 
 
+async def frames_over(call: Call, kind: str, seconds: float = 1.5) -> int:
+    """Frames of `kind` that `call` decoded over a while."""
+
+    def decoded() -> int:
+        stats = call.received.get(kind)
+        return stats.frames if stats else 0
+
+    before = decoded()
+    await asyncio.sleep(seconds)
+    return decoded() - before
+
+
+async def until_video_comes(call: Call) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while await frames_over(call, "video", seconds=0.5) == 0:
+            pass
+
+
+async def test_a_client_can_stop_the_video_coming_to_it_and_keep_the_sound(
+    server: ServerProcess, calls
+):
+    first, second = await connected_pair(server, calls)
+    await until_video_comes(second)
+    second.set_incoming_video(False)
+    await asyncio.sleep(0.5)  # what was on its way
+    assert await frames_over(second, "video") == 0
+    assert await frames_over(second, "audio") > 20  # 20 ms frames: the sound goes on
+    assert await frames_over(first, "video") > 10  # only what comes to `second` stops
+
+    second.set_incoming_video(True)
+    await until_video_comes(second)
+
+
 async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
     server: ServerProcess, calls
 ):

@@ -189,6 +189,7 @@ class Call:
         self._links: dict[str, PeerLink] = {}
         self._open_link: PeerLink | None = None
         self._hand_raised = False
+        self._incoming_video = True
         self._hands: dict[str, bool] = {}  # the others' hands, raised or not
         self._chat = ChatMemory()  # our messages, sent again to whoever comes
         self._subscribers: weakref.WeakSet[EventStream] = weakref.WeakSet()
@@ -260,6 +261,19 @@ class Call:
         for link in self._all_links():
             link.hand_raised = raised
             link.send_hand()
+
+    @property
+    def incoming_video(self) -> bool:
+        return self._incoming_video
+
+    def set_incoming_video(self, wanted: bool) -> None:
+        """Asks everybody, and whoever joins later, to stop sending us video (False: a
+        poor or metered connection, or a client that only listens), or to send it
+        again (True). Their sound goes on."""
+        self._incoming_video = wanted
+        for link in self._all_links():
+            link.incoming_video = wanted
+            link.send_video_wanted()
 
     def _switch(self, track: MediaStreamTrack | None, enabled: bool) -> None:
         if isinstance(track, SwitchableTrack) and track.enabled != enabled:
@@ -512,6 +526,7 @@ class Call:
             observer=self,
         )
         link.hand_raised = self._hand_raised
+        link.incoming_video = self._incoming_video
         return link
 
     async def _send_signal(self, signal: wire.Signal) -> None:

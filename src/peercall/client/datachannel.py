@@ -80,7 +80,14 @@ class Hand(msgspec.Struct, tag="hand", tag_field="type", frozen=True):
     raised: bool
 
 
-ChannelMessage = ChatText | EarlierChatText | FileStart | FileEnd | MediaState | Hand
+class VideoWanted(msgspec.Struct, tag="video-wanted", tag_field="type", frozen=True):
+    """Whether the sender wants our video: false asks us to stop sending it to them
+    (a poor or metered connection), their sound going on."""
+
+    wanted: bool
+
+
+ChannelMessage = ChatText | EarlierChatText | FileStart | FileEnd | MediaState | Hand | VideoWanted
 
 _decoder = msgspec.json.Decoder(ChannelMessage)
 _encoder = msgspec.json.Encoder()

@@ -27,6 +27,7 @@ from aiortc import (
     RTCIceServer,
     RTCIceTransportPolicy,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
@@ -183,6 +184,7 @@ class PeerLink:
         # broke, or theirs replacing it): until connected, the call is reconnecting.
         self.replacing = False
         self.hand_raised = False  # ours, said to them when the channel opens
+        self.incoming_video = True  # whether we want their video, said likewise
         self._pc, self.channel = self._new_peer_connection()
         self._worker = asyncio.create_task(self._work(), name=f"peer-link-{self.session}")
 
@@ -222,10 +224,14 @@ class PeerLink:
         channel.on("open", self._on_channel_open)
         channel.on("message", self._on_channel_message)
         channel.on("close", self._files.abort)
+        self._video_out: tuple[RTCRtpSender, MediaStreamTrack] | None = None
         for kind in MEDIA_KINDS:
             source = getattr(self._media, kind, None) if self._media else None
             if source is not None:
-                pc.addTrack(self._relay.subscribe(source, buffered=False))
+                track = self._relay.subscribe(source, buffered=False)
+                sender = pc.addTrack(track)
+                if kind == "video":
+                    self._video_out = (sender, track)
             elif self.as_offerer:
                 # Ask to receive what we do not send, or the other side could not send it.
                 pc.addTransceiver(kind, direction="recvonly")
@@ -239,6 +245,7 @@ class PeerLink:
         # without it the page showed a black picture and nothing to say why.
         self.send_media_state()
         self.send_hand()  # lowered too: one lowered while reconnecting would stay up there
+        self.send_video_wanted()
         # What we said before this channel opened: they show each message once.
         self._earlier_left = MAX_EARLIER_MESSAGES
         for message in self._observer.our_messages():
@@ -249,6 +256,19 @@ class PeerLink:
         """Tells the other side whether our hand is raised (`hand_raised`)."""
         if self.channel.readyState == "open":
             self.channel.send(datachannel.encode(datachannel.Hand(raised=self.hand_raised)))
+
+    def send_video_wanted(self) -> None:
+        """Tells the other side whether we want their video (`incoming_video`)."""
+        if self.channel.readyState == "open":
+            wanted = datachannel.VideoWanted(wanted=self.incoming_video)
+            self.channel.send(datachannel.encode(wanted))
+
+    def _set_video_wanted(self, wanted: bool) -> None:
+        """They asked us to stop sending them video, or to send it again: our track
+        comes off the sender and back on, with no renegotiation; the sound goes on."""
+        if self._video_out is not None:
+            sender, track = self._video_out
+            sender.replaceTrack(track if wanted else None)
 
     def send_media_state(self) -> None:
         """Tells the other side what we send now (a played file has ended, say)."""
@@ -288,6 +308,8 @@ class PeerLink:
                 self._observer.link_media_state(self, state)
             case datachannel.Hand() as hand:
                 self._observer.link_hand(self, hand)
+            case datachannel.VideoWanted(wanted=wanted):
+                self._set_video_wanted(wanted)
             case datachannel.FileStart() as start:
                 self._files.start(start)
             case datachannel.FileEnd() as end:

@@ -61,6 +61,7 @@ export class CallSession extends EventTarget {
     this.iceServers = [];
     this.state = null;
     this.handRaised = false;
+    this.incomingVideo = true; // false: we asked everybody not to send us video
   }
 
   /**
@@ -197,6 +198,13 @@ export class CallSession extends EventTarget {
   setHandRaised(raised) {
     this.handRaised = raised;
     for (const link of this.#links.values()) link.sendHand(raised);
+  }
+
+  /** Asks everybody (and whoever comes) to stop sending us video (`wanted` false:
+   * a poor or metered connection keeps the sound), or to send it again. */
+  setIncomingVideo(wanted) {
+    this.incomingVideo = wanted;
+    for (const link of this.#links.values()) link.sendVideoWanted(wanted);
   }
 
   /** Tells everybody whether we send sound and picture. */
@@ -343,8 +351,10 @@ export class CallSession extends EventTarget {
       if (event.detail === "open") {
         // Said on every new channel, lowered too: a hand lowered while the
         // connection with someone was being replaced would stay up on their page.
+        // So is whether we want their video.
         link.sendMediaState(this.#mediaState());
         link.sendHand(this.handRaised);
+        link.sendVideoWanted(this.incomingVideo);
         for (const message of this.#chat.sent) link.sendEarlierChat(message);
       }
       this.dispatchEvent(new Event("chatchange"));

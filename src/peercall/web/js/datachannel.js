@@ -64,6 +64,12 @@ export function encodeHand(raised) {
   return JSON.stringify({ type: "hand", raised: Boolean(raised) });
 }
 
+/** Whether we want the other side's video: false asks them to stop sending it to us
+ * (to save a poor or metered connection); their sound goes on. */
+export function encodeVideoWanted(wanted) {
+  return JSON.stringify({ type: "video-wanted", wanted: Boolean(wanted) });
+}
+
 const DECODERS = {
   // `id` is optional in "chat": clients from before it send none.
   chat: (message) => decodeChat(message, false),
@@ -71,6 +77,8 @@ const DECODERS = {
   "file-start": (message) => (validFileStart(message) ? message : null),
   "file-end": (message) => (typeof message.id === "string" ? message : null),
   hand: ({ raised }) => (typeof raised === "boolean" ? { type: "hand", raised } : null),
+  "video-wanted": ({ wanted }) =>
+    typeof wanted === "boolean" ? { type: "video-wanted", wanted } : null,
   // `screen` is optional: clients from before it say nothing of it.
   "media-state": ({ audio, video, screen = false }) =>
     typeof audio === "boolean" && typeof video === "boolean" && typeof screen === "boolean"
@@ -80,7 +88,7 @@ const DECODERS = {
 
 /**
  * A text message as { type: "chat", id, text, sentAt: Date, earlier } (an "earlier-chat"
- * too, with `earlier` true), { type: "media-state",
+ * too, with `earlier` true), { type: "video-wanted", wanted }, { type: "media-state",
  * audio, video, screen }, { type: "hand", raised }, or a "file-start" / "file-end";
  * null for anything else (ignored).
  */

@@ -57,6 +57,7 @@ class App {
     view.switchCameraButton.addEventListener("click", () => this.devices.switchCamera());
     view.shareScreenButton.addEventListener("click", () => this.toggleScreenSharing());
     view.handButton.addEventListener("click", () => this.toggleHand());
+    view.incomingVideoButton.addEventListener("click", () => this.toggleIncomingVideo());
     bindShortcuts({ m: view.muteButton, v: view.cameraButton, h: view.handButton });
     view.stats.peerList.addEventListener("change", () => {
       this.statsPeerId = view.stats.peerList.value;
@@ -261,6 +262,14 @@ class App {
     if (!this.session) return;
     this.session.setHandRaised(!this.session.handRaised);
     this.view.showHand(this.session.handRaised);
+  }
+
+  /** Stops the others' video coming (a poor or metered connection keeps the sound),
+   * or has it come again. */
+  toggleIncomingVideo() {
+    if (!this.session) return;
+    this.session.setIncomingVideo(!this.session.incomingVideo);
+    this.view.showIncomingVideo(this.session.incomingVideo);
   }
 
   sendText(text) {

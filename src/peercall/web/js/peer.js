@@ -11,6 +11,7 @@ import {
   encodeEarlierChat,
   encodeHand,
   encodeMediaState,
+  encodeVideoWanted,
 } from "./datachannel.js";
 import { TokenBucket } from "./budget.js";
 import { FileReceiver, FileSender } from "./files.js";
@@ -96,6 +97,7 @@ export class PeerLink extends EventTarget {
   #pendingCandidates = [];
   #shown = new TokenBucket({ burst: SHOWN_BURST, perSecond: SHOWN_PER_SECOND });
   #earlierLeft = MAX_EARLIER_MESSAGES;
+  #theyWantVideo = true; // false: they asked us not to send them video
   #floodNoticeAt = -Infinity;
   #outgoing = { audio: null, video: null };
   // Files coming in: each step is an "incomingfile" event (phase start, progress, done, failed).
@@ -180,7 +182,8 @@ export class PeerLink extends EventTarget {
         if (this.#earlierLeft <= 0) return;
         this.#earlierLeft -= 1;
       } else if (SHOWN_TYPES.has(message?.type) && !this.#shown.take()) return this.#flooded();
-      if (message?.type === "file-start") this.#incoming.start(message);
+      if (message?.type === "video-wanted") this.#setVideoWanted(message.wanted);
+      else if (message?.type === "file-start") this.#incoming.start(message);
       else if (message?.type === "file-end") this.#incoming.end(message);
       else if (message) this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
     });
@@ -188,7 +191,7 @@ export class PeerLink extends EventTarget {
     this.pc.addEventListener("connectionstatechange", () => this.#connectionChanged());
     // A sender has no encodings to cap until a negotiation has made them.
     this.pc.addEventListener("signalingstatechange", () => {
-      if (this.pc.signalingState === "stable") this.#applyVideoBitrateCap();
+      if (this.pc.signalingState === "stable") this.#applyVideoParameters();
     });
   }
 
@@ -206,24 +209,40 @@ export class PeerLink extends EventTarget {
   /** At most `bitsPerSecond` of video to this person (null: no cap). See bandwidth.js. */
   setVideoBitrateCap(bitsPerSecond) {
     this.#videoBitrateCap = bitsPerSecond;
-    return this.#applyVideoBitrateCap();
+    return this.#applyVideoParameters();
   }
 
-  async #applyVideoBitrateCap() {
+  /** They asked us to stop sending them video (`wanted` false), or to send it again. */
+  #setVideoWanted(wanted) {
+    this.#theyWantVideo = wanted;
+    this.#applyVideoParameters();
+  }
+
+  /** Our video to them: capped at #videoBitrateCap, and not sent at all while they
+   * do not want it (an inactive encoding: no renegotiation, the sound goes on). */
+  async #applyVideoParameters() {
     const sender = this.#transceiverOf("video")?.sender;
     if (!sender || this.pc.signalingState === "closed") return;
     const parameters = sender.getParameters();
     const [encoding] = parameters.encodings ?? [];
-    const wanted = this.#videoBitrateCap ?? undefined;
-    if (!encoding || encoding.maxBitrate === wanted) return;
-    if (wanted === undefined) delete encoding.maxBitrate;
-    else encoding.maxBitrate = wanted;
+    const cap = this.#videoBitrateCap ?? undefined;
+    const active = this.#theyWantVideo;
+    if (!encoding || (encoding.maxBitrate === cap && encoding.active === active)) return;
+    if (cap === undefined) delete encoding.maxBitrate;
+    else encoding.maxBitrate = cap;
+    encoding.active = active;
     try {
       await sender.setParameters(parameters);
     } catch (error) {
       // Another change of parameters got there first; the next negotiation retries.
-      console.warn("peercall: could not cap the video bitrate", error);
+      console.warn("peercall: could not set how our video is sent", error);
     }
+  }
+
+  /** Asks them to stop sending us video (false: a poor or metered connection), or
+   * to send it again. */
+  sendVideoWanted(wanted) {
+    if (this.canSendText) this.channel.send(encodeVideoWanted(wanted));
   }
 
   /**

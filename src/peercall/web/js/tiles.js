@@ -73,7 +73,8 @@ class Tile {
     this.cameraOff = mark("Their camera is off");
     this.linkMark = mark(""); // the connection with them (quality.js)
     this.hand = mark("Hand raised", "mark hand");
-    this.marks.append(this.hand, this.muted, this.cameraOff, this.linkMark);
+    this.videoStopped = mark("Incoming video stopped");
+    this.marks.append(this.hand, this.muted, this.cameraOff, this.videoStopped, this.linkMark);
     // Their picture bigger: the whole screen, or a window of its own above other apps.
     this.actions = element("div", "tile-actions");
     if (document.fullscreenEnabled) {
@@ -88,6 +89,7 @@ class Tile {
     }
     this.figure.append(this.video, this.avatar, this.caption, this.marks, this.actions);
     this.setName(name);
+    this.setIncomingVideo(true);
     this.setMediaState(null);
     // Their picture fills the tile, cropped, unless that would hide more than a third
     // of it (MAX_CROPPED): a phone held upright in a laptop's tile would lose its top
@@ -159,6 +161,12 @@ class Tile {
     this.hand.hidden = !raised;
   }
 
+  /** Whether we take their video (false: we asked them to stop sending it). */
+  setIncomingVideo(wanted) {
+    this.videoStopped.hidden = wanted;
+    this.figure.dataset.incomingVideo = String(wanted);
+  }
+
   /** What they told us they send; null before they said. A shared screen is shown
    * whole (a tile crops a camera's picture to fill it, and would cut a slide's edges). */
   setMediaState(state) {
@@ -172,6 +180,7 @@ class Tile {
 export class RemoteTiles extends EventTarget {
   #tiles = new Map();
   #speakerId = ""; // where the call's sound goes: "" for the system's default output
+  #incomingVideo = true; // false: we asked everybody to stop sending us video
 
   /**
    * @param {HTMLElement} grid  where tiles go
@@ -198,6 +207,7 @@ export class RemoteTiles extends EventTarget {
     const existing = this.#tiles.get(peerId);
     if (existing) return existing.setName(name);
     const tile = new Tile(peerId, name);
+    tile.setIncomingVideo(this.#incomingVideo);
     if (this.#speakerId) {
       tile.video.setSinkId(this.#speakerId).catch((error) => {
         console.warn("peercall: cannot play on the chosen speaker", error);
@@ -249,6 +259,12 @@ export class RemoteTiles extends EventTarget {
 
   setHand(peerId, raised) {
     this.#tiles.get(peerId)?.setHand(raised);
+  }
+
+  /** Whether we take everybody's video, on every tile and on those still to come. */
+  setIncomingVideo(wanted) {
+    this.#incomingVideo = wanted;
+    for (const tile of this.#tiles.values()) tile.setIncomingVideo(wanted);
   }
 
   setMediaState(peerId, state) {

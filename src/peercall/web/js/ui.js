@@ -87,6 +87,8 @@ export class CallView {
     this.shareScreenButton = byId("share-screen");
     this.handButton = byId("raise-hand");
     this.statsToggle = byId("stats-toggle");
+    this.callOptions = byId("call-options");
+    this.incomingVideoButton = byId("incoming-video");
     this.stats = new StatsPanel({
       section: byId("stats"),
       toggle: this.statsToggle,
@@ -151,6 +153,14 @@ export class CallView {
     if (purpose === "join") this.passcode.focus();
   }
 
+  /** Whether we take the others' video: the button says what a press does, and the
+   * tiles say when it is stopped. */
+  showIncomingVideo(wanted) {
+    const text = wanted ? "Stop incoming video" : "Show incoming video";
+    showToggle(this.incomingVideoButton, text, !wanted);
+    this.tiles.setIncomingVideo(wanted);
+  }
+
   /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
   showControls(mode) {
     document.body.dataset.mode = mode;
@@ -160,8 +170,11 @@ export class CallView {
     this.nameField.hidden = mode === "in-call" || mode === "none";
     this.chat.show(mode === "in-call");
     this.mediaControls.hidden = mode === "none";
+    this.callOptions.hidden = mode !== "in-call";
     this.statsToggle.hidden = mode !== "in-call";
+    this.incomingVideoButton.hidden = mode !== "in-call";
     if (mode !== "in-call") this.stats.setOpen(false);
+    if (mode !== "in-call") this.showIncomingVideo(true); // the next call starts with video
     // Sharing the screen only means something to someone in the call.
     this.shareScreenButton.hidden = !(this.#canShareScreen && mode === "in-call");
     this.#hand.inCall = mode === "in-call";
