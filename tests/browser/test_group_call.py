@@ -374,3 +374,11 @@ def test_stopping_incoming_video_stops_everybody_sending_it_and_keeps_the_sound(
     expect(ann_tile.get_by_text("Incoming video stopped")).to_be_hidden()
     assert_sees(ben, "Ann", "Cat")
     assert min(video_sent(ann)) > 10_000
+
+    # Pressed three times in a row: the last press is what the others do.
+    ben.evaluate(
+        "() => { for (let n = 0; n < 3; n++) document.getElementById('incoming-video').click(); }"
+    )
+    expect(ben.get_by_role("button", name="Show incoming video")).to_be_visible()
+    ann.wait_for_timeout(1000)
+    assert video_sent(ann)[0] == 0  # to Ben; to Cat it goes on
