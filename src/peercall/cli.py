@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="join with the camera off: a black picture is sent, the others see it",
     )
     join_parser.add_argument(
+        "--no-incoming-video",
+        action="store_true",
+        help="ask the others not to send their video (a slow or metered link): sound only",
+    )
+    join_parser.add_argument(
         "--record", metavar="FILE", type=Path, help="record what the other person sends"
     )
     join_parser.add_argument(
@@ -254,6 +259,7 @@ def join_call(args: argparse.Namespace) -> int:
         test_pattern=args.test_pattern,
         muted=args.muted,
         camera_off=args.camera_off,
+        incoming_video=not args.no_incoming_video,
         record=args.record,
         duration=args.duration,
         say=args.say,

@@ -59,6 +59,20 @@ def test_a_recording_holds_seconds_of_decodable_video(server, python_peers, tmp_
     assert seconds >= 3, seconds
 
 
+def test_no_incoming_video_asks_for_sound_only(server, python_peers):
+    link = new_call(server)
+    sender = python_peers(link, "--test-pattern")
+    sender.wait_for_line("^Waiting for someone to join$")
+    listener = python_peers(link, "--no-incoming-video", "--duration", "4")
+    assert listener.wait() == 0, listener.stderr
+    match = listener.wait_for_line(r"^Received (\d+) video frames .* and (\d+) audio frames$")
+    video_frames, audio_frames = (int(group) for group in match.groups())
+    # Whatever came before the data channel opened and the sender heard the request
+    # (30 fps would be ~120); the tone all along (50 frames a second).
+    assert video_frames < 15, listener.stdout
+    assert audio_frames > 150, listener.stdout
+
+
 @pytest.fixture
 def short_film(tmp_path: Path) -> Path:
     """Three seconds of moving grey, encoded by PyAV: a file for `--play`."""

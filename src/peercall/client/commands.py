@@ -52,6 +52,7 @@ class JoinOptions:
     test_pattern: bool = False
     muted: bool = False  # silence sent in place of the sound, from the start
     camera_off: bool = False  # a black picture in place of the video, from the start
+    incoming_video: bool = True  # False: the others are asked not to send their video
     record: Path | None = None
     duration: float | None = None
     say: str | None = None
@@ -124,6 +125,7 @@ async def run_join(options: JoinOptions, out: TextIO = sys.stdout, err: TextIO =
             return fail(str(exc), EXIT_USAGE, err)
         call.set_muted(options.muted)
         call.set_video_off(options.camera_off)
+        call.set_incoming_video(options.incoming_video)
         async with call:
             code = await follow_call(call, options, say, file_to_send)
         say(STATE_TEXT[call.state])  # we hung up
