@@ -119,6 +119,13 @@ def test_a_lossy_network_shows_a_poor_connection_on_both_sides_until_it_recovers
         for mark in marks:
             expect(mark).to_be_visible(timeout=15_000)
         expect(status(phone)).to_have_text("Connected")  # poor, not lost
+        # Less coming in would help the phone: it is offered to stop the video. The
+        # laptop's own downlink is fine, and stopping its incoming video would not help.
+        hint = "stop incoming video to keep the sound clear"
+        expect(phone.get_by_text(hint)).to_be_visible()
+        expect(laptop.get_by_text(hint)).to_be_hidden()
+        phone.get_by_role("button", name="Stop incoming video").click()
+        expect(phone.get_by_text(hint)).to_be_hidden()
 
         device.stop_losing()
         for mark in marks:

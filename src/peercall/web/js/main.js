@@ -6,7 +6,7 @@ import { CallSession, CallState } from "./call.js";
 import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
-import { QualityWatch } from "./quality.js";
+import { LinkMark, QualityWatch } from "./quality.js";
 import { ScreenOn } from "./screen-on.js";
 import { bindShortcuts, pressIfShown } from "./shortcuts.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
@@ -288,8 +288,12 @@ class App {
       tiles.setSpeaking(detail.peerId, detail.speaking);
     });
     const quality = new QualityWatch(() => session.peerConnections());
+    const poorComing = new Set(); // those whose media reaches us badly
     quality.addEventListener("change", ({ detail }) => {
       tiles.setLinkMark(detail.peerId, detail.mark);
+      if (detail.mark === LinkMark.POOR && detail.poorComing) poorComing.add(detail.peerId);
+      else poorComing.delete(detail.peerId);
+      this.view.showPoorComing(poorComing.size > 0);
     });
     this.watches = [speaking, quality];
     for (const watch of this.watches) watch.start();

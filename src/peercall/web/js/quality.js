@@ -39,11 +39,11 @@ export function pathQuality(report, before) {
   }
   const seconds = selectedPair(report)?.currentRoundTripTime;
   const roundTripMs = typeof seconds === "number" ? seconds * 1000 : null;
-  const poor =
-    receivedLossPercent >= POOR_LOSS_PERCENT ||
-    sentLossPercent >= POOR_LOSS_PERCENT ||
-    (roundTripMs ?? 0) >= POOR_ROUND_TRIP_MS;
-  return { receivedLossPercent, sentLossPercent, roundTripMs, poor };
+  // What comes to us suffers (so less coming would help: stopping their video).
+  const poorComing =
+    receivedLossPercent >= POOR_LOSS_PERCENT || (roundTripMs ?? 0) >= POOR_ROUND_TRIP_MS;
+  const poor = poorComing || sentLossPercent >= POOR_LOSS_PERCENT;
+  return { receivedLossPercent, sentLossPercent, roundTripMs, poor, poorComing };
 }
 
 /** What a person's tile says of the connection with them. */
@@ -51,7 +51,8 @@ export const LinkMark = Object.freeze({ NONE: "none", POOR: "poor", RECONNECTING
 
 /**
  * Samples every person's connection every INTERVAL_MS; "change" events carry
- * { peerId, mark } (a LinkMark) when someone's mark should change. "reconnecting":
+ * { peerId, mark, poorComing } (a LinkMark; whether what they send us suffers)
+ * when someone's mark, or what it is about, should change. "reconnecting":
  * connected before, not now (in a group call the call itself stays "Connected"
  * while the others are, so their tile is where it shows).
  */
@@ -98,7 +99,14 @@ export class QualityWatch extends EventTarget {
   async #sampleOne(peerId, pc) {
     let path = this.#paths.get(peerId);
     if (!path) {
-      path = { pc: null, report: null, mark: LinkMark.NONE, goodIntervals: 0, wasConnected: false };
+      path = {
+        pc: null,
+        report: null,
+        mark: LinkMark.NONE,
+        poorComing: false,
+        goodIntervals: 0,
+        wasConnected: false,
+      };
       this.#paths.set(peerId, path);
     }
     if (pc.connectionState !== "connected") {
@@ -118,16 +126,16 @@ export class QualityWatch extends EventTarget {
       if (path.mark === LinkMark.RECONNECTING) this.#mark(peerId, path, LinkMark.NONE);
       return;
     }
-    const { poor } = pathQuality(report, path.report);
+    const { poor, poorComing } = pathQuality(report, path.report);
     path.report = report;
     path.goodIntervals = poor ? 0 : path.goodIntervals + 1;
-    if (poor) this.#mark(peerId, path, LinkMark.POOR);
+    if (poor) this.#mark(peerId, path, LinkMark.POOR, poorComing);
     else if (path.goodIntervals >= GOOD_INTERVALS_TO_CLEAR) this.#mark(peerId, path, LinkMark.NONE);
   }
 
-  #mark(peerId, path, mark) {
-    if (path.mark === mark) return;
-    path.mark = mark;
-    this.dispatchEvent(new CustomEvent("change", { detail: { peerId, mark } }));
+  #mark(peerId, path, mark, poorComing = false) {
+    if (path.mark === mark && path.poorComing === poorComing) return;
+    Object.assign(path, { mark, poorComing });
+    this.dispatchEvent(new CustomEvent("change", { detail: { peerId, mark, poorComing } }));
   }
 }

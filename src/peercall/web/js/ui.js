@@ -89,6 +89,7 @@ export class CallView {
     this.statsToggle = byId("stats-toggle");
     this.callOptions = byId("call-options");
     this.incomingVideoButton = byId("incoming-video");
+    this.incomingVideoHint = byId("incoming-video-hint");
     this.stats = new StatsPanel({
       section: byId("stats"),
       toggle: this.statsToggle,
@@ -153,12 +154,28 @@ export class CallView {
     if (purpose === "join") this.passcode.focus();
   }
 
+  #incomingVideo = { wanted: true, poorComing: false };
+
   /** Whether we take the others' video: the button says what a press does, and the
    * tiles say when it is stopped. */
   showIncomingVideo(wanted) {
     const text = wanted ? "Stop incoming video" : "Show incoming video";
     showToggle(this.incomingVideoButton, text, !wanted);
     this.tiles.setIncomingVideo(wanted);
+    this.#incomingVideo.wanted = wanted;
+    this.#showIncomingVideoHint();
+  }
+
+  /** Whether what someone sends us gets through badly: while their video comes, the
+   * page suggests stopping it. */
+  showPoorComing(poor) {
+    this.#incomingVideo.poorComing = poor;
+    this.#showIncomingVideoHint();
+  }
+
+  #showIncomingVideoHint() {
+    const { wanted, poorComing } = this.#incomingVideo;
+    this.incomingVideoHint.hidden = !(wanted && poorComing);
   }
 
   /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
