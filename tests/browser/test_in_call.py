@@ -773,3 +773,36 @@ def test_the_chat_keeps_its_last_lines_and_lets_go_of_older_files(server, new_pa
     assert kept["last"] == f"line {kept['max'] + 8}"
     assert kept["loadedBefore"] is True
     assert kept["loadedAfter"] is False
+
+
+def test_earlier_messages_beyond_what_anybody_keeps_or_without_ids_are_not_shown(server, new_page):
+    """'earlier-chat' is outside the flood limit (a newcomer gets 50 at once), so it has
+    its own: 50 per channel, each needing an id to be shown once."""
+    victim, attacker = new_page(), new_page()
+    attacker.add_init_script(KEEP_CHANNELS)
+    join_call(attacker, start_call(victim, server))
+    for page in (victim, attacker):
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+
+    attacker.evaluate("""() => {
+        const channel = window.keptChannels.find((c) => c.readyState === "open");
+        const send = (message) => channel.send(JSON.stringify(message));
+        send({ type: "earlier-chat", text: "no id", sent_at: 1 });
+        for (let n = 0; n < 3; n++) {
+            send({ type: "earlier-chat", id: "same", text: "again and again", sent_at: 2 });
+        }
+        for (let n = 0; n < 500; n++) {
+            send({ type: "earlier-chat", id: `id-${n}`, text: `earlier ${n}`, sent_at: 3 + n });
+        }
+    }""")
+    chat(attacker, "said now")
+    log = victim.get_by_role("log", name="Messages")
+    expect(log).to_contain_text("said now")
+    expect(log.locator("li", has_text="again and again")).to_have_count(1)
+    expect(log).not_to_contain_text("no id")
+    # 50 taken on this channel, repeats counted: three "again and again" (shown once)
+    # and the first 47 numbered ones.
+    expect(log.locator("li", has_text="earlier ")).to_have_count(47)
+    expect(log).not_to_contain_text("earlier 47")
+    # Placed by their time, before what is said now; the chat goes on as ever.
+    assert log.locator("li.theirs").last.inner_text().endswith("said now")
