@@ -289,6 +289,7 @@ class Call:
         await asyncio.gather(*(link.send_chat(message) for link in links))
 
     def our_messages(self) -> list[datachannel.ChatText]:
+        """Our last messages, oldest first (LinkObserver): a channel that opens gets them."""
         return self._chat.sent
 
     async def send_file(self, file: str | Path | bytes, name: str | None = None) -> None:
