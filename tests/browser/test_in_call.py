@@ -670,14 +670,21 @@ RTCPeerConnection.prototype.createDataChannel = function (...args) {
 """
 
 
-def test_a_chat_flood_from_someone_in_the_call_is_cut_short_and_said(server, new_page):
-    """The data channel goes peer to peer, past the server's limits: 20,000 messages
-    at once kept a page from answering for over half a minute."""
+def victim_and_attacker(server, new_page) -> tuple[Page, Page]:
+    """Two people whose data channel is open; the attacker's page keeps its channels
+    (KEEP_CHANNELS), to send on them what its page never would."""
     victim, attacker = new_page(), new_page()
     attacker.add_init_script(KEEP_CHANNELS)
     join_call(attacker, start_call(victim, server))
     for page in (victim, attacker):
         expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    return victim, attacker
+
+
+def test_a_chat_flood_from_someone_in_the_call_is_cut_short_and_said(server, new_page):
+    """The data channel goes peer to peer, past the server's limits: 20,000 messages
+    at once kept a page from answering for over half a minute."""
+    victim, attacker = victim_and_attacker(server, new_page)
 
     attacker.evaluate("""() => {
         const channel = window.keptChannels.find((c) => c.readyState === "open");
@@ -778,11 +785,7 @@ def test_the_chat_keeps_its_last_lines_and_lets_go_of_older_files(server, new_pa
 def test_earlier_messages_beyond_what_anybody_keeps_or_without_ids_are_not_shown(server, new_page):
     """'earlier-chat' is outside the flood limit (a newcomer gets 50 at once), so it has
     its own: 50 per channel, each needing an id to be shown once."""
-    victim, attacker = new_page(), new_page()
-    attacker.add_init_script(KEEP_CHANNELS)
-    join_call(attacker, start_call(victim, server))
-    for page in (victim, attacker):
-        expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    victim, attacker = victim_and_attacker(server, new_page)
 
     attacker.evaluate("""() => {
         const channel = window.keptChannels.find((c) => c.readyState === "open");
