@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.media import HEARD, presented_frames, sound_heard
-from tests.browser.test_call import SCREENSHOTS, status
+from tests.browser.test_call import SCREENSHOTS, chat, status
 from tests.browser.test_in_call import stat
 from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
 from tests.servers import ServerProcess
@@ -258,8 +258,8 @@ def chat_lines(page: Page) -> list[str]:
 
 
 def say(page: Page, text: str) -> None:
-    page.get_by_role("textbox", name="Message").fill(text)
-    page.get_by_role("button", name="Send", exact=True).click()
+    """Sends a chat message, and waits until the page took it (the box is cleared)."""
+    chat(page, text)
     expect(page.get_by_role("textbox", name="Message")).to_have_value("")
 
 

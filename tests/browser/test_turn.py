@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_call import assert_receives_video, join_call, start_call, status
+from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 from tests.turn import TurnServer, relay_only_server
 
 
@@ -134,10 +134,9 @@ def test_a_browser_and_python_connect_again_after_the_relay_restarts(
         python = python_peers(link, "--test-pattern", "--say", "hello from python")
         expect(status(page)).to_have_text("Connected", timeout=30_000)
         python.wait_for_line("^Connected$", timeout=30)
-        chat = page.get_by_role("log", name="Messages")
-        expect(chat).to_contain_text("hello from python")
-        page.get_by_role("textbox", name="Message").fill("before the break")
-        page.get_by_role("button", name="Send", exact=True).click()
+        log = page.get_by_role("log", name="Messages")
+        expect(log).to_contain_text("hello from python")
+        chat(page, "before the break")
         python.wait_for_line("^Message: before the break$", timeout=30)
         turn.stop()
         turn.start()  # same address and secret, no allocation left
@@ -147,10 +146,9 @@ def test_a_browser_and_python_connect_again_after_the_relay_restarts(
         assert_receives_video(page, within_seconds=10)
         assert python.stdout.count("Connected\n") == 2, python.stdout
         # Both sent their messages again on the new channel; each side shows them once.
-        page.get_by_role("textbox", name="Message").fill("after the break")
-        page.get_by_role("button", name="Send", exact=True).click()
+        chat(page, "after the break")
         python.wait_for_line("^Message: after the break$", timeout=30)
         assert python.stdout.count("before the break") == 1, python.stdout
-        expect(chat.locator("li", has_text="hello from python")).to_have_count(1)
+        expect(log.locator("li", has_text="hello from python")).to_have_count(1)
     finally:
         server.stop()

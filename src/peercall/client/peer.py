@@ -177,7 +177,6 @@ class PeerLink:
         self._inbox: asyncio.Queue[RelayedSignal | _OfferRequest] = asyncio.Queue()
         self._pending_candidates: list[IceCandidateInit | None] = []
         self._channel_open = asyncio.Event()
-        self._earlier_left = MAX_EARLIER_MESSAGES  # taken on the channel open now
         self._sending_file = asyncio.Lock()  # one file at a time per channel
         self._closed = False
         # Made in place of an earlier peer connection with the same person (one that
@@ -220,6 +219,7 @@ class PeerLink:
         )
         self._channel_open.clear()
         self._waiting_to_send: set[str | None] = set()  # ids of our messages (send_chat)
+        self._earlier_left = MAX_EARLIER_MESSAGES  # what this channel still takes
         self._files = self._new_file_assembler()
         channel.on("open", self._on_channel_open)
         channel.on("message", self._on_channel_message)
@@ -247,7 +247,6 @@ class PeerLink:
         self.send_hand()  # lowered too: one lowered while reconnecting would stay up there
         self.send_video_wanted()
         # What we said before this channel opened: they show each message once.
-        self._earlier_left = MAX_EARLIER_MESSAGES
         for message in self._observer.our_messages():
             if message.id not in self._waiting_to_send:
                 self.channel.send(datachannel.encode(datachannel.earlier(message)))

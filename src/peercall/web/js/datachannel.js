@@ -3,6 +3,7 @@
 // for the other to announce it; each text message is a JSON object with a "type".
 
 import { validFileStart } from "./files.js";
+import { randomId } from "./random-id.js";
 
 export const CHANNEL_LABEL = "chat";
 export const CHANNEL_OPTIONS = Object.freeze({ negotiated: true, id: 0, ordered: true });
@@ -17,9 +18,7 @@ export function newChatMessage(text) {
   if (typeof text !== "string" || text.length === 0 || text.length > MAX_TEXT_LENGTH) {
     throw new RangeError(`a chat message has 1 to ${MAX_TEXT_LENGTH} characters`);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
-  return { id, text, sentAt: new Date() };
+  return { id: randomId(12), text, sentAt: new Date() };
 }
 
 export function encodeChat({ id, text, sentAt }) {

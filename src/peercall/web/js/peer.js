@@ -15,6 +15,7 @@ import {
 } from "./datachannel.js";
 import { TokenBucket } from "./budget.js";
 import { FileReceiver, FileSender } from "./files.js";
+import { randomId } from "./random-id.js";
 import { preparedCertificates } from "./warm-up.js";
 
 const DISCONNECTED_RESTART_MS = 3000;
@@ -33,13 +34,6 @@ const MAX_EARLIER_MESSAGES = 50;
 // SDP: whoever takes it then applies them with the offer, where a dozen separate
 // candidates would each cost their main thread an addIceCandidate.
 const OPEN_OFFER_GATHERING_MS = 2000;
-
-function newSessionId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_");
-}
 
 const END_LINE = "a=end-of-candidates";
 // The audio level of RTP packets older than this is no longer "now": a side that
@@ -130,7 +124,7 @@ export class PeerLink extends EventTarget {
     super();
     this.localId = localId;
     this.remoteId = remoteId;
-    this.session = session ?? newSessionId();
+    this.session = session ?? randomId(9);
     this.send = send;
     this.remoteStream = new MediaStream();
     const certificates = preparedCertificates();
