@@ -546,6 +546,12 @@ class Call:
             loop.call_later(BROKEN_LINK_GRACE_SECONDS, self._connect_again, link, link.remote_id)
         self._update_state()
 
+    def link_ice_restarted(self, link: PeerLink) -> None:
+        """They restarted ICE: their path with us broke (a network change, a relay
+        gone), which they see within seconds, long before aiortc does."""
+        if link.remote_id:
+            self._connect_again(link, link.remote_id)
+
     def _connect_again(self, failed: PeerLink, remote: str) -> None:
         """aiortc cannot restart ICE, so a peer connection whose path is gone (a
         network change, a relay that restarted) is replaced by a new one, with a new

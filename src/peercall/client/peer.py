@@ -8,6 +8,8 @@ is set, then added in order, never dropped.
 Glare (both sides offering at once) follows perfect negotiation with the browser's
 rule for who is polite (the larger peer id). aiortc cannot roll back a local offer,
 so when we are the polite side we start the peer connection over and answer theirs.
+Nor can it restart ICE: an offer that restarts it (new credentials) is met with a new
+peer connection, as a path that broke on our side is.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class LinkObserver(Protocol):
     def link_file_failed(
         self, link: PeerLink, start: datachannel.FileStart, reason: str
     ) -> None: ...
+    def link_ice_restarted(self, link: PeerLink) -> None: ...
 
 
 def new_session_id() -> str:
@@ -97,6 +100,13 @@ def rtc_configuration(ice_servers: list[IceServer], policy: str = "all") -> RTCC
         ],
         iceTransportPolicy=RTCIceTransportPolicy(policy),
     )
+
+
+def ice_username_fragments(sdp: str) -> set[str]:
+    """The ICE credentials' names a description gives (one per transport). New ones
+    in an offer on a connection already up mean the other side restarted ICE."""
+    prefix = "a=ice-ufrag:"
+    return {line[len(prefix) :].strip() for line in sdp.splitlines() if line.startswith(prefix)}
 
 
 def remote_candidate(init: IceCandidateInit) -> RTCIceCandidate | None:
@@ -388,6 +398,14 @@ class PeerLink:
         await self._send(Offer(to=self.target, session=self.session, sdp=self._sdp()))
 
     async def _accept_offer(self, sdp: str) -> None:
+        if self._restarts_ice(sdp):
+            # aiortc would answer with its old credentials and go on checking the old
+            # path, which the other side has given up (it restarts when the path
+            # breaks), until its consent checks go 30 s unanswered. A new peer
+            # connection gets through as soon as the other side takes it.
+            logger.info("they restarted ICE, which aiortc cannot: connecting again")
+            self._observer.link_ice_restarted(self)
+            return
         if self._pc.signalingState != "stable":
             if not self.polite:
                 logger.debug("glare: ignoring their offer, ours goes on")
@@ -400,6 +418,13 @@ class PeerLink:
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         assert self.remote_id is not None, "offers come from a known peer"
         await self._send(Answer(to=self.remote_id, session=self.session, sdp=self._sdp()))
+
+    def _restarts_ice(self, offer_sdp: str) -> bool:
+        current = self._pc.remoteDescription
+        if current is None:
+            return False
+        offered, known = ice_username_fragments(offer_sdp), ice_username_fragments(current.sdp)
+        return bool(offered and known) and offered != known
 
     async def _accept_answer(self, sdp: str) -> None:
         if self._pc.signalingState != "have-local-offer":
