@@ -502,10 +502,11 @@ async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
 
 async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, turn, calls):
     """aiortc cannot restart ICE. Relay only, and the relay restarts: the relays the
-    call went through are gone, each peer connection fails (consent checks, ~30 s),
-    and both clients used to stay "Reconnecting" for good. A broken one is replaced,
-    with a new session, by whichever side notices first (both at once: they agree on
-    the smaller peer id's)."""
+    call went through are gone, and both clients used to stay "Reconnecting" for good.
+    A broken one is replaced, with a new session, by whichever side notices first
+    (both at once: they agree on the smaller peer id's). They notice when nothing
+    has come back for 10 s while they send media, not when aiortc's consent checks
+    have gone unanswered (6 of them, 4-6 s apart: 24 s or more)."""
     server = relay_only_server(tmp_path, turn)
     try:
         first, second = await connected_pair(server, calls)
@@ -517,8 +518,9 @@ async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, tu
         turn.stop()
         turn.start()  # same address and secret, no allocation left
         events = second.events()  # the tracks of the peer connection to come
-        async with asyncio.timeout(90):
+        async with asyncio.timeout(20):
             await second.wait_for_state(CallState.RECONNECTING)
+        async with asyncio.timeout(60):
             await first.wait_connected()
             await second.wait_connected()
         tracks = await received_tracks(events)  # from the new peer connection

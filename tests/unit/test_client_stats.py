@@ -73,6 +73,7 @@ def test_a_report_is_summed_per_peer():
         packets_lost=2,
         round_trip_ms=pytest.approx(10.0),
         sent_loss_percent=25.0,  # the worst of our streams: 64 of 256
+        packets_sent=10,
     )
 
 

@@ -361,8 +361,10 @@ class Call:
 
     async def _watch_quality(self) -> None:
         """Every few seconds, each connected person's statistics: tells of a
-        connection that turns poor or is good again (`ConnectionQualityChanged`)."""
+        connection that turns poor or is good again (`ConnectionQualityChanged`),
+        and replaces one whose path is gone."""
         judge = QualityJudge()
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(QUALITY_INTERVAL_SECONDS)
             for gone in judge.people() - self._links.keys():
@@ -375,7 +377,11 @@ class Call:
                 except Exception:  # closing meanwhile: the next round
                     logger.debug("no statistics for %s this round", peer_id, exc_info=True)
                     continue
-                change = judge.observe(link, sample)
+                change = judge.observe(link, sample, loop.time())
+                if judge.gone_quiet(peer_id, loop.time()):
+                    logger.info("nothing comes from them any more: connecting again")
+                    self._connect_again(link, peer_id)
+                    continue
                 if change is not None:
                     self._emit(
                         ConnectionQualityChanged(

@@ -1,6 +1,7 @@
 """How well the media gets through with each person, judged as the page judges it
 (web/js/quality.js), so that a script hears of a poor connection as a person in the
-call sees it on the tile: packets lost either way, or a long round trip."""
+call sees it on the tile: packets lost either way, or a long round trip. And when
+nothing gets through at all: a path that is gone."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ POOR_LOSS_PERCENT = 5.0
 POOR_ROUND_TRIP_MS = 600.0
 # A judgement that does not flicker: good again after this many good intervals in a row.
 GOOD_INTERVALS_TO_CLEAR = 2
+# Nothing at all received for this long while we send media: the path is gone. Whoever
+# receives media reports on it (RTCP): aiortc every 0.5-1.5 s, a browser at least every
+# 7.5 s (sound alone). aiortc's own sign, its consent checks unanswered, takes 30 s.
+SILENT_PATH_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,14 @@ def path_quality(now: PeerStats, before: PeerStats) -> PathQuality:
 class _Path:
     connection: object  # the peer connection sampled (a new one starts afresh)
     last: PeerStats
+    # When a sample last found something new received, and our media packets then.
+    heard_at: float
+    sent_when_heard: int
     poor: bool = False
     good_intervals: int = 0
+
+    def heard(self, sample: PeerStats, now: float) -> None:
+        self.heard_at, self.sent_when_heard = now, sample.packets_sent
 
 
 class QualityJudge:
@@ -61,18 +72,21 @@ class QualityJudge:
     def __init__(self) -> None:
         self._paths: dict[str, _Path] = {}
 
-    def observe(self, connection: object, sample: PeerStats) -> PathQuality | None:
-        """A sample of `connection` (with `sample.peer_id`); the quality when that
-        person's judgement changes, None otherwise."""
+    def observe(self, connection: object, sample: PeerStats, now: float) -> PathQuality | None:
+        """A sample of `connection` (with `sample.peer_id`) taken at `now` (seconds,
+        monotonic); the quality when that person's judgement changes, None otherwise."""
         path = self._paths.get(sample.peer_id)
         if path is None:
-            self._paths[sample.peer_id] = _Path(connection, sample)
+            self._paths[sample.peer_id] = _Path(connection, sample, now, sample.packets_sent)
             return None
         if path.connection is not connection:
             # Connected again with them: its counters start from zero. Whatever
             # was said of them holds until this connection says otherwise.
             path.connection, path.last, path.good_intervals = connection, sample, 0
+            path.heard(sample, now)
             return None
+        if sample.bytes_received != path.last.bytes_received:
+            path.heard(sample, now)
         quality = path_quality(sample, path.last)
         path.last = sample
         path.good_intervals = 0 if quality.poor else path.good_intervals + 1
@@ -82,6 +96,16 @@ class QualityJudge:
             path.poor = quality.poor
             return quality
         return None
+
+    def gone_quiet(self, peer_id: str, now: float) -> bool:
+        """Whether nothing has come from them for SILENT_PATH_SECONDS although we went
+        on sending them media: their reports on it would have come back by now."""
+        path = self._paths.get(peer_id)
+        return (
+            path is not None
+            and now - path.heard_at >= SILENT_PATH_SECONDS
+            and path.last.packets_sent > path.sent_when_heard
+        )
 
     def forget(self, peer_id: str) -> None:
         """They left the call."""

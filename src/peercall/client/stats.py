@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiortc.stats import (
     RTCInboundRtpStreamStats,
+    RTCOutboundRtpStreamStats,
     RTCRemoteInboundRtpStreamStats,
     RTCStatsReport,
     RTCTransportStats,
@@ -28,6 +29,7 @@ class PeerStats:
     # Of what we send, the share lost on the way in the interval their last report
     # covers (the worst of our streams); None until the first report.
     sent_loss_percent: float | None = None
+    packets_sent: int = 0  # media packets (RTP), audio and video
 
     def bits_per_second_since(self, earlier: PeerStats, seconds: float) -> tuple[float, float]:
         """(received, sent) bits per second between `earlier` and these."""
@@ -44,6 +46,7 @@ def peer_stats(peer_id: str, report: RTCStatsReport) -> PeerStats:
     entries = list(report.values())
     transports = {entry.id: entry for entry in entries if isinstance(entry, RTCTransportStats)}
     inbound = [entry for entry in entries if isinstance(entry, RTCInboundRtpStreamStats)]
+    outbound = [entry for entry in entries if isinstance(entry, RTCOutboundRtpStreamStats)]
     remote_reports = [e for e in entries if isinstance(e, RTCRemoteInboundRtpStreamStats)]
     round_trips = [e.roundTripTime for e in remote_reports if e.roundTripTime is not None]
     # aiortc gives RTCP's own fraction (lost / 256, RFC 3550 section 6.4.1), not the
@@ -57,4 +60,5 @@ def peer_stats(peer_id: str, report: RTCStatsReport) -> PeerStats:
         packets_lost=sum(max(0, stream.packetsLost) for stream in inbound),
         round_trip_ms=1000 * min(round_trips) if round_trips else None,
         sent_loss_percent=max(sent_losses) if sent_losses else None,
+        packets_sent=sum(stream.packetsSent for stream in outbound),
     )
