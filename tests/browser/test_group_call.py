@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.media import HEARD, presented_frames, sound_heard
+from tests.browser.media import HEARD, frames_in_one_of, sound_heard
 from tests.browser.test_call import SCREENSHOTS, chat, status
 from tests.browser.test_in_call import stat
 from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
@@ -63,10 +63,7 @@ def assert_sees(page: Page, *names: str) -> None:
     for name in names:
         video = tile_video(page, name)
         expect(video).to_be_visible(timeout=CONNECT_MS)
-        for _ in range(10):
-            frames = presented_frames(video)
-            if frames["count"] > 10:
-                break
+        frames = frames_in_one_of(video, windows=10)
         assert frames["count"] > 10, (name, frames)
 
 
