@@ -72,6 +72,8 @@ async def test_an_answer_to_a_replaced_offer_is_let_go_and_the_new_offer_comes_i
     await look(guest, call_id)
     # The host replaces its open offer between the look and the join.
     await host.send({"type": "offer", "to": "next", "session": "second", "sdp": "v=0 new"})
+    # (handled before the join: the two sockets' messages are in no order otherwise)
+    assert await host.drain() == []
     answer = {"to": host.peer_id, "session": "first", "sdp": "v=0 stale"}
     joined = await guest.join(call_id, answers=[answer])
     assert "answered" not in joined
