@@ -104,6 +104,8 @@ export class PeerLink extends EventTarget {
   #inbox = Promise.resolve();
   #restartTimer = null;
   #videoBitrateCap = null;
+  // The change of our video's parameters under way (see #applyVideoParameters).
+  #videoParametersChange = Promise.resolve();
   // An answer to an open offer made before joining (see prepareAnswer).
   #answerPrepared = false;
   #theirCandidates = []; // taken out of their offer until Join is pressed
@@ -213,22 +215,34 @@ export class PeerLink extends EventTarget {
   }
 
   /** Our video to them: capped at #videoBitrateCap, and not sent at all while they
-   * do not want it (an inactive encoding: no renegotiation, the sound goes on). */
-  async #applyVideoParameters() {
+   * do not want it (an inactive encoding: no renegotiation, the sound goes on).
+   * One change at a time, each made from what is wanted when it starts: with two
+   * under way at once, Chromium may refuse the later one (InvalidStateError, seen
+   * on a loaded machine after three quick presses), and what was pressed last
+   * would be lost. */
+  #applyVideoParameters() {
+    this.#videoParametersChange = this.#videoParametersChange.then(() =>
+      this.#setVideoParameters(),
+    );
+    return this.#videoParametersChange;
+  }
+
+  /** Never fails, or the changes queued after it would not run. */
+  async #setVideoParameters() {
     const sender = this.#transceiverOf("video")?.sender;
     if (!sender || this.pc.signalingState === "closed") return;
-    const parameters = sender.getParameters();
-    const [encoding] = parameters.encodings ?? [];
-    const cap = this.#videoBitrateCap ?? undefined;
-    const active = this.#theyWantVideo;
-    if (!encoding || (encoding.maxBitrate === cap && encoding.active === active)) return;
-    if (cap === undefined) delete encoding.maxBitrate;
-    else encoding.maxBitrate = cap;
-    encoding.active = active;
     try {
+      const parameters = sender.getParameters();
+      const [encoding] = parameters.encodings ?? [];
+      const cap = this.#videoBitrateCap ?? undefined;
+      const active = this.#theyWantVideo;
+      if (!encoding || (encoding.maxBitrate === cap && encoding.active === active)) return;
+      if (cap === undefined) delete encoding.maxBitrate;
+      else encoding.maxBitrate = cap;
+      encoding.active = active;
       await sender.setParameters(parameters);
     } catch (error) {
-      // Another change of parameters got there first; the next negotiation retries.
+      // A negotiation under way: applied again once it is over (signalingstatechange).
       console.warn("peercall: could not set how our video is sent", error);
     }
   }
