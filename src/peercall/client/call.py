@@ -377,8 +377,9 @@ class Call:
                 except Exception:  # closing meanwhile: the next round
                     logger.debug("no statistics for %s this round", peer_id, exc_info=True)
                     continue
-                change = judge.observe(link, sample, loop.time())
-                if judge.gone_quiet(peer_id, loop.time()):
+                now = loop.time()
+                change = judge.observe(link, sample, now)
+                if judge.gone_quiet(peer_id, now):
                     logger.info("nothing comes from them any more: connecting again")
                     self._connect_again(link, peer_id)
                     continue
