@@ -353,3 +353,33 @@ async def test_endless_headers_are_refused_without_being_held(server):
     status = await answer_to_endless(server, start, headers, 200)  # 10 million headers
     assert status.startswith(b"HTTP/1.1 431 ")
     assert resident_kib(server) - before < 16 * 1024
+
+
+async def test_a_refused_client_still_sending_reads_its_answer_and_is_then_let_go(server):
+    # Many clients read the answer only once they have sent their request. When the
+    # server closed a refused connection at once, the client's next bytes were met with
+    # a reset, and asyncio drops what a reset socket had not read yet: the 431 was lost
+    # (seen in CI as "connection reset by peer"). The server now stops sending, reads
+    # and drops what still comes for a while (RFC 9112, 9.6), then closes.
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.transport.pause_reading()  # read nothing until the request is sent
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: peercall\r\n" + b"X-A: y\r\n" * 10_000)
+    with contextlib.suppress(ConnectionError):  # it is the answer that matters
+        for _ in range(5):  # still sending, after the answer has come
+            await asyncio.sleep(0.1)
+            writer.write(b"X-A: y\r\n" * 1000)
+            await writer.drain()
+    writer.transport.resume_reading()
+    answer = await asyncio.wait_for(reader.read(), 5)  # up to the end the server sent
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert answer.endswith(b"Too Large\n")
+
+    async def send_until_closed() -> None:
+        while True:
+            writer.write(b"X-A: y\r\n" * 1000)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    with pytest.raises(ConnectionError):  # a client that never stops is not read for long
+        await asyncio.wait_for(send_until_closed(), 10)
+    writer.close()

@@ -11,7 +11,14 @@ Here a request must be in, headers and body, within `request_seconds` of its fir
 byte: a client still sending its headers then gets 408 (Request Timeout), one still
 sending its body has its connection closed (the application sees the client go away).
 Its target and headers may come to `MAX_HEAD_BYTES`: past that, 431 (Request Header
-Fields Too Large), and the connection is closed without the request being handled.
+Fields Too Large), and the request is not handled.
+
+A refused connection is not closed at once but staged (RFC 9112, 9.6): the answer, then
+the end of what the server sends, then whatever the client still sends is read and
+dropped for `LINGER_SECONDS`, then it is closed. Closing a socket with bytes unread
+makes the kernel reset it, and a client whose socket is reset loses what it had not
+read yet: a client that reads only once it has sent all of its request (asyncio's
+streams) got "connection reset" in place of the 431.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # A browser's request for the page or the API carries 1-2 KiB.
 MAX_HEAD_BYTES = 32 * 1024
+# Time for a refused client to read its answer while it still sends.
+LINGER_SECONDS = 2.0
 
 
 def plain_response(status: bytes, text: bytes) -> bytes:
@@ -49,8 +58,15 @@ class LimitedRequestProtocol(HttpToolsProtocol):
         self.reading_headers = False
         self.head_bytes = 0
         self.refused = False  # answered already: nothing more of it is handled
+        self.lingering: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        if not self.refused:  # a refused client's bytes are read and dropped
+            super().data_received(data)
 
     def on_message_begin(self) -> None:
+        if self.refused:  # a request after the refused one, in the same bytes
+            return
         super().on_message_begin()
         self._disarm()
         self.reading_headers = True
@@ -81,6 +97,9 @@ class LimitedRequestProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self.lingering is not None:
+            self.lingering.cancel()
+            self.lingering = None
         super().connection_lost(exc)
 
     def _within_head_limit(self, size: int) -> bool:
@@ -104,5 +123,7 @@ class LimitedRequestProtocol(HttpToolsProtocol):
     def _refuse(self, response: bytes) -> None:
         if not self.refused and not self.transport.is_closing():
             self.transport.write(response)
-            self.transport.close()
+            if self.transport.can_write_eof():  # TLS cannot: the client reads to the length
+                self.transport.write_eof()
+            self.lingering = self.loop.call_later(LINGER_SECONDS, self.transport.close)
         self.refused = True
