@@ -17,6 +17,8 @@ from peercall.client.errors import ServerUnreachable
 from peercall.protocol import (
     Ack,
     ClientMessage,
+    Error,
+    ErrorCode,
     Joined,
     Ping,
     Resume,
@@ -81,6 +83,8 @@ RECONNECT_FIRST_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 10.0
 ACK_DELAY_SECONDS = 0.2
 MAX_UNCONFIRMED = 256
+# Answers to `resume` that put it off (the place is kept), where others mean it is gone.
+PUT_OFF = frozenset({ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.RATE_LIMITED})
 
 
 class ResumableSignaling:
@@ -198,6 +202,9 @@ class ResumableSignaling:
                 )
                 reply = await connection.receive()
             except ServerUnreachable:
+                continue
+            if isinstance(reply, Error) and reply.code in PUT_OFF:
+                await connection.close()  # the place is kept: try again later
                 continue
             if not isinstance(reply, Resumed):
                 await connection.close()

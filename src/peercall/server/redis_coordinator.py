@@ -305,7 +305,9 @@ class RedisCoordinator:
         return int(last_received) if last_received is not None else None
 
     async def attach(self, peer_id: str, connection: Connection, after_seq: int) -> None:
-        conn_id = self._joined.pop(peer_id, None) or self._new_conn_id()
+        # Kept among the joined until attached: should this fail, `detach` finds it
+        # there and lets its place go in time (it was kept for ever).
+        conn_id = self._joined.get(peer_id) or self._new_conn_id()
         # Back here before its last socket was let go (Redis was out of reach): that
         # socket's place is this one now, not to be given up.
         self._unfinished_detaches.pop(peer_id, None)
@@ -316,6 +318,7 @@ class RedisCoordinator:
         async with attachment.lock:
             self._let_go_here(peer_id, keep=connection)
             self._attachments[peer_id] = attachment
+            self._joined.pop(peer_id, None)
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hget(_member(peer_id), "conn")
                 pipe.hset(_member(peer_id), "conn", conn_id)

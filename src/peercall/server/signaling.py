@@ -72,6 +72,9 @@ logger = logging.getLogger("peercall.signaling")
 
 PASSCODE_ATTEMPTS_LIMITED = "Too many passcode attempts; wait a minute."
 SERVICE_RESTART = 1012
+# A member's place is kept but this socket cannot serve it now (storage out of
+# reach): the client resumes, as after any drop.
+TRY_AGAIN_LATER = 1013
 # Frames may be bigger than a message (the codec then says "message too large");
 # past this, picows drops the socket without reading the frame.
 TRANSPORT_SIZE_FACTOR = 4
@@ -329,7 +332,8 @@ class SignalingHub:
             )
         )
         # Now what the others had for it (an open offer), after its `joined`.
-        await self.coordinator.attach(peer_id, connection, after_seq=0)
+        if not await self._attach(connection, peer_id, after_seq=0):
+            return
         if entry.answered:  # its answer went with the join
             self.metrics.relayed("answer", len(entry.answered))
             self.metrics.setup_seconds.observe(0.0)
@@ -352,9 +356,16 @@ class SignalingHub:
     async def _resume(self, connection: Connection, message: Resume) -> None:
         if connection.call_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_CALL)
-        last_received = await self.coordinator.resume(
-            message.call_id, message.peer_id, message.resume_token, message.last_seq
-        )
+        try:
+            last_received = await self.coordinator.resume(
+                message.call_id, message.peer_id, message.resume_token, message.last_seq
+            )
+        except STORAGE_UNAVAILABLE as exc:
+            # The place is kept meanwhile: told why, and to come back.
+            warn_storage_unavailable(logger, "a resume was put off", exc)
+            self._send_error(connection, ProtocolError(ErrorCode.STORAGE_UNAVAILABLE))
+            connection.close_after_writing(TRY_AGAIN_LATER)
+            return
         connection.call_id, connection.peer_id = message.call_id, message.peer_id
         connection.send(
             Resumed(
@@ -366,8 +377,27 @@ class SignalingHub:
             )
         )
         # Then every numbered message it missed, in order, and new ones after them.
-        await self.coordinator.attach(message.peer_id, connection, after_seq=message.last_seq)
-        await self._record(message.call_id, "resume", message.peer_id)
+        if await self._attach(connection, message.peer_id, after_seq=message.last_seq):
+            await self._record(message.call_id, "resume", message.peer_id)
+
+    async def _attach(self, connection: Connection, peer_id: str, after_seq: int) -> bool:
+        """Sends the member, on `connection`, what it is owed after `after_seq` and
+        then what comes. It has been told `joined` or `resumed` by now, so it has its
+        place: were this to fail with an error reply, it would stay in the call on a
+        socket that gets nothing. The socket is closed instead (1013, try again
+        later), the place kept, and the client resumes as after any drop."""
+        try:
+            await self.coordinator.attach(peer_id, connection, after_seq=after_seq)
+        except ProtocolError:
+            raise  # the place is gone (resume-failed): the client must join again
+        except STORAGE_UNAVAILABLE as exc:
+            warn_storage_unavailable(logger, "a member's socket was sent away", exc)
+        except Exception:
+            logger.exception("failed to attach a member's socket; sent away")
+        else:
+            return True
+        connection.close_after_writing(TRY_AGAIN_LATER)
+        return False
 
     async def _connection_lost(self, connection: Connection) -> None:
         peer_id = connection.peer_id
