@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 CHROMIUM = "/usr/bin/chromium"
 FAKE_DEVICES = "--use-fake-device-for-media-stream"
+PLAIN_HTTP_HOST = "plain-http.test"
 # Lets the tests listen to received audio through Web Audio.
 AUTOPLAY_ALLOWED = "--autoplay-policy=no-user-gesture-required"
 BASE_ARGS = [
@@ -25,6 +26,9 @@ BASE_ARGS = [
     # gives Y16 depth frames that WebRTC cannot encode; switch to fake_device_2.)
     f"{FAKE_DEVICES}=device-count=3",
     AUTOPLAY_ALLOWED,
+    # A name for the test server that is not loopback to the browser: a page from
+    # it is not a secure context, as one from http://192.168.1.5:8000 on a phone.
+    f"--host-resolver-rules=MAP {PLAIN_HTTP_HOST} 127.0.0.1",
 ]
 # Answers every camera/microphone prompt with "allow".
 CHROMIUM_ARGS = [*BASE_ARGS, "--use-fake-ui-for-media-stream"]

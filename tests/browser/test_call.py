@@ -5,6 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import PLAIN_HTTP_HOST
 from tests.browser.media import HEARD, frames_in_one_of, presented_frames, sound_heard
 from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess
@@ -185,6 +186,31 @@ def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, n
     expect(status(host)).to_have_text("Connected", timeout=20_000)
     assert_receives_video(guest)
     assert sound_heard(guest.get_by_label("Remote video")) > HEARD
+
+
+def test_a_page_on_plain_http_from_another_address_sees_hears_chats_and_sends_files(
+    server, new_page
+):
+    # A phone on the LAN opening http://192.168.1.5:8000: no secure context, so no
+    # camera, microphone or crypto.randomUUID (sending a file threw with it).
+    host, guest = new_page(), new_page(phone=True)
+    link = start_call(host, server)
+    guest.goto(link.replace("127.0.0.1", PLAIN_HTTP_HOST))
+    assert guest.evaluate("window.isSecureContext") is False
+    expect(guest.get_by_role("alert")).to_contain_text("This page is not secure (no HTTPS)")
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(guest)
+    assert sound_heard(guest.get_by_label("Remote video")) > HEARD
+
+    expect(guest.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
+    chat(guest, "hello over plain http")
+    expect(host.get_by_role("log", name="Messages")).to_contain_text("hello over plain http")
+    with guest.expect_file_chooser() as chooser:
+        guest.get_by_role("button", name="Send file").click()
+    chooser.value.set_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"notes"})
+    expect(host.get_by_role("link", name="Download notes.txt")).to_be_visible()
+    expect(guest.get_by_role("log", name="Messages")).to_contain_text("Sent")
 
 
 def test_someone_without_a_camera_is_heard_and_sees_the_other(server, new_page):

@@ -4,16 +4,15 @@
 // at a time per channel. Sending waits whenever the channel's buffer is full
 // (bufferedAmountLowThreshold), so a large file never floods memory.
 
+import { OneAtATime } from "./one-at-a-time.js";
+import { randomId } from "./random-id.js";
+
 export const CHUNK_BYTES = 16 * 1024; // what every browser's SCTP takes in one message
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 const BUFFER_HIGH = 1024 * 1024;
 const BUFFER_LOW = 256 * 1024;
 const MAX_NAME_LENGTH = 255;
 const UNTYPED = "application/octet-stream";
-
-function newTransferId() {
-  return crypto.randomUUID();
-}
 
 export function validFileStart(message) {
   return (
@@ -33,7 +32,7 @@ export function validFileStart(message) {
 
 /** Sends files one after another on `channel`; "progress" events carry bytes sent. */
 export class FileSender {
-  #queue = Promise.resolve();
+  #sending = new OneAtATime();
 
   constructor(channel) {
     this.channel = channel;
@@ -42,15 +41,13 @@ export class FileSender {
 
   /** Queues `file`; `onProgress(bytesSent)` is called as it goes. Resolves when sent. */
   send(file, onProgress) {
-    const sending = this.#queue.then(() => this.#send(file, onProgress));
-    this.#queue = sending.catch(() => {});
-    return sending;
+    return this.#sending.run(() => this.#send(file, onProgress));
   }
 
   async #send(file, onProgress) {
     if (file.size > MAX_FILE_BYTES) throw new RangeError("The file is larger than 512 MB.");
     const { channel } = this;
-    const id = newTransferId();
+    const id = randomId(16); // not crypto.randomUUID: plain-http pages have none
     channel.send(
       JSON.stringify({
         type: "file-start",

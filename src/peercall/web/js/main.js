@@ -7,6 +7,7 @@ import { DevicePicker } from "./device-picker.js";
 import { LocalMedia } from "./local-media.js";
 import { MutedSpeechWatch } from "./muted-speech.js";
 import { LinkMark, QualityWatch } from "./quality.js";
+import { randomId } from "./random-id.js";
 import { ScreenOn } from "./screen-on.js";
 import { bindShortcuts, pressIfShown } from "./shortcuts.js";
 import { SignalingChannel, SignalingError } from "./signaling.js";
@@ -330,7 +331,7 @@ class App {
   async sendFile(file) {
     const { chat } = this.view;
     const id = chat.addTransfer({
-      id: crypto.randomUUID(),
+      id: randomId(16), // not crypto.randomUUID: plain-http pages have none
       name: file.name,
       size: file.size,
       mine: true,

@@ -15,6 +15,7 @@ import {
 } from "./datachannel.js";
 import { TokenBucket } from "./budget.js";
 import { FileReceiver, FileSender } from "./files.js";
+import { OneAtATime } from "./one-at-a-time.js";
 import { randomId } from "./random-id.js";
 import { preparedCertificates } from "./warm-up.js";
 
@@ -101,11 +102,11 @@ export class PeerLink extends EventTarget {
     onFile: (id, blob) => this.#fileEvent({ phase: "done", id, blob }),
     onFailure: (id, reason) => this.#fileEvent({ phase: "failed", id, reason }),
   });
-  #inbox = Promise.resolve();
+  #inbox = new OneAtATime(); // the signals from them, applied in order
   #restartTimer = null;
   #videoBitrateCap = null;
-  // The change of our video's parameters under way (see #applyVideoParameters).
-  #videoParametersChange = Promise.resolve();
+  // Changes of our video's parameters (see #applyVideoParameters).
+  #videoParametersChanges = new OneAtATime();
   // An answer to an open offer made before joining (see prepareAnswer).
   #answerPrepared = false;
   #theirCandidates = []; // taken out of their offer until Join is pressed
@@ -221,13 +222,9 @@ export class PeerLink extends EventTarget {
    * on a loaded machine after three quick presses), and what was pressed last
    * would be lost. */
   #applyVideoParameters() {
-    this.#videoParametersChange = this.#videoParametersChange.then(() =>
-      this.#setVideoParameters(),
-    );
-    return this.#videoParametersChange;
+    return this.#videoParametersChanges.run(() => this.#setVideoParameters());
   }
 
-  /** Never fails, or the changes queued after it would not run. */
   async #setVideoParameters() {
     const sender = this.#transceiverOf("video")?.sender;
     if (!sender || this.pc.signalingState === "closed") return;
@@ -452,11 +449,10 @@ export class PeerLink extends EventTarget {
 
   /** Runs `step` after every step before it (signals are applied in order). */
   #inOrder(what, step) {
-    this.#inbox = this.#inbox.then(step).catch((error) => {
+    return this.#inbox.run(step).catch((error) => {
       console.error("peercall: signal failed", what, error);
       this.dispatchEvent(new CustomEvent("failure", { detail: error }));
     });
-    return this.#inbox;
   }
 
   /** A chat message or file over the budget was dropped: tell the page, now and then. */

@@ -7,6 +7,8 @@
 // had not handled. Its owner only sees "connectionlost", then "resumed" (or
 // "resumefailed": the place is gone and the call must be joined again).
 
+import { OneAtATime } from "./one-at-a-time.js";
+
 const KEEPALIVE_MS = 20000;
 // Before joining, under the server's default handshake_seconds (15 s): a socket
 // opened ahead of "Join" stays open until it is pressed.
@@ -48,7 +50,7 @@ export class SignalingChannel extends EventTarget {
   #pongDeadline = null;
   #pingMs = PRE_JOIN_KEEPALIVE_MS;
   #connecting = null;
-  #requests = Promise.resolve(); // the requests in flight (`join`, `look`), in order
+  #requests = new OneAtATime(); // the requests in flight (`join`, `look`), in order
 
   constructor(url) {
     super();
@@ -181,7 +183,7 @@ export class SignalingChannel extends EventTarget {
    * waits for the look's reply).
    */
   #request(message, replyType) {
-    const reply = this.#requests.then(
+    return this.#requests.run(
       () =>
         new Promise((resolve, reject) => {
           const settle = (event) => {
@@ -200,8 +202,6 @@ export class SignalingChannel extends EventTarget {
           if (!this.#write(message)) this.dispatchEvent(new Event("socketlost"));
         }),
     );
-    this.#requests = reply.catch(() => {});
-    return reply;
   }
 
   /** Hangs up: our place is given up, so a drop from now on is not resumed. */
