@@ -14,6 +14,7 @@ from tests.integration.client import TestClient
 from tests.integration.test_resume import resume, signal
 from tests.redis_cutter import RedisCutter
 from tests.redis_server import RedisServer
+from tests.scaleout.test_redis_cluster import in_a_call_across
 from tests.servers import ServerProcess
 
 TRY_AGAIN_LATER = 1013
@@ -101,12 +102,7 @@ async def test_a_member_sent_away_before_its_socket_was_attached_leaves_if_it_ne
 async def test_a_resume_put_off_by_storage_is_told_so_and_works_later(
     cut_server, cutter, connect_to
 ):
-    call_id = cut_server.create_call()
-    alice, bob = await connect_to(cut_server), await connect_to(cut_server)
-    await alice.join(call_id)
-    await bob.join(call_id)
-    await alice.expect("peer-joined")
-    assert await bob.drain() == []
+    call_id, alice, bob = await in_a_call_across(cut_server, cut_server, connect_to)
     await bob.close()  # the network drops
 
     cutter.cut("XRANGE")  # resume reads the member's inbox
