@@ -29,8 +29,16 @@ def run_peercall(
 class PythonPeer:
     """`peercall join LINK ...` running in the background; output kept in a file."""
 
-    def __init__(self, link: str, *args: str, log_dir: Path, launcher: Sequence[str] = ()) -> None:
-        """`launcher`: what runs the command (`ip netns exec NAME` for another device)."""
+    def __init__(
+        self,
+        link: str,
+        *args: str,
+        log_dir: Path,
+        launcher: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`launcher`: what runs the command (`ip netns exec NAME` for another device);
+        `env`: environment variables set for it."""
         log_dir.mkdir(parents=True, exist_ok=True)
         self.out_path = log_dir / f"join-{os.getpid()}-{time.monotonic_ns()}.out"
         self.err_path = self.out_path.with_suffix(".err")
@@ -38,6 +46,7 @@ class PythonPeer:
             [*launcher, sys.executable, "-m", "peercall", "join", link, *args],
             stdout=self.out_path.open("w"),
             stderr=self.err_path.open("w"),
+            env={**os.environ, **(env or {})},
         )
 
     @property

@@ -8,6 +8,7 @@ from tests.clients import PythonPeer
 from tests.integration.client import TestClient
 from tests.redis_server import RedisServer
 from tests.servers import ServerProcess
+from tests.xvfb import XScreen
 
 # A server whose calls hold two people, for tests of a full call.
 ONE_TO_ONE = pytest.mark.server_env(PEERCALL_CALL_CAPACITY="2")
@@ -45,6 +46,14 @@ def python_peers(tmp_path: Path) -> Iterator[Callable[..., PythonPeer]]:
     yield start
     for peer in peers:
         peer.stop()
+
+
+@pytest.fixture
+def x_screen(tmp_path: Path) -> Iterator[XScreen]:
+    """An X server with no monitor, its screen painted by the test (`paint`)."""
+    screen = XScreen(tmp_path / "x").start()
+    yield screen
+    screen.stop()
 
 
 @pytest.fixture

@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--play", metavar="FILE", type=Path, help="send this audio/video file")
     source.add_argument("--camera", metavar="DEVICE", help="send this camera (e.g. /dev/video0)")
     source.add_argument(
+        "--screen",
+        metavar="DISPLAY",
+        nargs="?",
+        const="",
+        help="share this X11 screen (e.g. :0; by default $DISPLAY), shown whole by the others",
+    )
+    source.add_argument(
         "--test-pattern", action="store_true", help="send moving bars and a 440 Hz tone"
     )
     join_parser.add_argument(
@@ -256,6 +263,7 @@ def join_call(args: argparse.Namespace) -> int:
         link=args.link,
         play=args.play,
         camera=args.camera,
+        screen=args.screen,
         test_pattern=args.test_pattern,
         muted=args.muted,
         camera_off=args.camera_off,

@@ -1,5 +1,7 @@
 """Proofs about what a page shows, read from the page itself."""
 
+import time
+
 from playwright.sync_api import Locator
 
 # Counts frames actually presented by the compositor for a <video> over a window, or
@@ -81,3 +83,29 @@ def sound_heard(video: Locator, within_ms: int = 8000) -> float:
 
 def video_track_label(video: Locator) -> str:
     return video.evaluate("(v) => v.srcObject?.getVideoTracks()[0]?.label ?? ''")
+
+
+# The average colour of what `video` shows now, drawn small into a canvas: [r, g, b].
+PICTURE_COLOUR = """
+(video) => {
+  const canvas = new OffscreenCanvas(32, 18);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(video, 0, 0, canvas.width, canvas.height);
+  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+  const sums = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sums[c] += data[i + c];
+  return sums.map((sum) => Math.round(sum / (data.length / 4)));
+}
+"""
+
+
+def shows_colour(video: Locator, wanted: tuple[int, int, int], within_s: float = 10) -> None:
+    """Waits until `video` shows, on average, the colour `wanted` (each of red, green
+    and blue within 25: the picture is coded with losses); fails with the last seen."""
+    deadline = time.monotonic() + within_s
+    while True:
+        seen = video.evaluate(PICTURE_COLOUR)
+        if all(abs(a - b) <= 25 for a, b in zip(seen, wanted, strict=True)):
+            return
+        assert time.monotonic() < deadline, f"shows {seen}, never {wanted}"
+        time.sleep(0.2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.media import HEARD, loudest_audio, sound_heard
+from tests.browser.media import HEARD, loudest_audio, shows_colour, sound_heard
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 from tests.browser.test_group_call import video_received
 from tests.browser.test_in_call import SILENCE, ever_marked_speaking
@@ -207,3 +207,22 @@ def test_a_python_peer_stops_sending_video_to_a_page_that_stops_incoming_video(
 
     page.get_by_role("button", name="Show incoming video").click()
     assert_receives_video(page, within_seconds=10)
+
+
+def test_a_screen_a_python_peer_shares_is_shown_whole_as_it_changes(
+    server: ServerProcess, new_page, python_peers, x_screen
+):
+    x_screen.paint(200, 30, 30)
+    page = new_page()
+    link = start_call(page, server)
+    python = python_peers(link, "--screen", x_screen.display)
+    python.wait_for_line("^Connected$")
+    expect(status(page)).to_have_text("Connected", timeout=20_000)
+    picture = page.get_by_label("Remote video")
+    # A screen is shown whole, where a camera's picture is cropped to fill the tile.
+    expect(picture).to_have_css("object-fit", "contain")
+    page.bring_to_front()
+    shows_colour(picture, (200, 30, 30))
+    x_screen.paint(30, 30, 200)
+    shows_colour(picture, (30, 30, 200))
+    expect(page.get_by_text("Their microphone is muted")).to_be_visible()

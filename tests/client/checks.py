@@ -74,3 +74,17 @@ async def watch(track: MediaStreamTrack, frames: int = 30) -> SeenVideo:
     middle = frame.height // 2 * luma.line_size
     row = bytes(luma)[middle : middle + frame.width]
     return SeenVideo(frames, frame.width, frame.height, max(row) - min(row))
+
+
+async def colour_seen(track: MediaStreamTrack, wanted: tuple[int, int, int]) -> tuple[int, ...]:
+    """Decodes frames until one is, on average, the colour `wanted` (each of red, green
+    and blue within 25: video is coded in YUV, with losses); fails after 90 frames
+    with the last colour seen."""
+    seen: tuple[int, ...] = ()
+    for _ in range(90):
+        frame: av.VideoFrame = await track.recv()
+        pixels = frame.to_ndarray(format="rgb24").reshape(-1, 3)
+        seen = tuple(int(value) for value in pixels.mean(axis=0))
+        if all(abs(a - b) <= 25 for a, b in zip(seen, wanted, strict=True)):
+            return seen
+    raise AssertionError(f"frames of {seen}, never {wanted}")

@@ -180,6 +180,7 @@ class Call:
             MediaSource(
                 audio=SwitchableTrack(media.audio) if media.audio else None,
                 video=SwitchableTrack(media.video) if media.video else None,
+                screen=media.screen,
             )
             if media
             else None

@@ -49,6 +49,7 @@ class JoinOptions:
     link: str
     play: Path | None = None
     camera: str | None = None
+    screen: str | None = None  # an X11 display to share ("": $DISPLAY)
     test_pattern: bool = False
     muted: bool = False  # silence sent in place of the sound, from the start
     camera_off: bool = False  # a black picture in place of the video, from the start
@@ -94,6 +95,8 @@ def open_media(options: JoinOptions) -> MediaSource | None:
         return MediaSource.from_file(options.play)
     if options.camera is not None:
         return MediaSource.from_device(options.camera)
+    if options.screen is not None:
+        return MediaSource.from_screen(options.screen or None)
     if options.test_pattern:
         return MediaSource.test_pattern()
     return None  # receive only

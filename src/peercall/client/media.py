@@ -1,4 +1,5 @@
-"""What the Python client sends: a file, a capture device, or a generated test pattern.
+"""What the Python client sends: a file, a capture device, an X11 screen, or a
+generated test pattern.
 
 The generated sources need no file and no device, so a script (or a test) can take
 part in a call anywhere, and what it sends is known: bars moving across the picture
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import fractions
 import math
+import os
 import time
 from array import array
 from collections.abc import Callable
@@ -25,6 +27,9 @@ AUDIO_SAMPLE_RATE = 48_000
 AUDIO_FRAME_SAMPLES = 960  # 20 ms, what Opus sends per packet
 BAR_LEVELS = (235, 210, 180, 150, 120, 90, 60, 30)  # luma of the eight bars
 BAR_STEP_PIXELS = 4  # how far the bars move each frame
+# A screen changes little from one moment to the next; 15 pictures a second is what
+# browsers share one at by default too, and it keeps the encoder's work down.
+SCREEN_FRAMES_PER_SECOND = 15
 
 
 class MediaError(Exception):
@@ -156,16 +161,21 @@ def _black(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 class MediaSource:
-    """The tracks to send in a call (either may be None), and what must be closed after."""
+    """The tracks to send in a call (either may be None), and what must be closed after.
+    `screen`: the video is a shared screen, which the others show whole rather than
+    cropped to their tile (as a page's shared screen)."""
 
     def __init__(
         self,
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
         player: MediaPlayer | None = None,
+        *,
+        screen: bool = False,
     ) -> None:
         self.audio = audio
         self.video = video
+        self.screen = screen
         self._player = player  # holds the file or device open while its tracks play
 
     @classmethod
@@ -187,6 +197,22 @@ class MediaSource:
         return cls._from_player(
             lambda: MediaPlayer(device, format=format, options=options or {}), device
         )
+
+    @classmethod
+    def from_screen(
+        cls, display: str | None = None, *, frames_per_second: int = SCREEN_FRAMES_PER_SECOND
+    ) -> MediaSource:
+        """The whole of an X11 screen (`display`, e.g. ":0"; by default $DISPLAY), shared
+        as a page shares one: the others show it whole. Picture only."""
+        chosen = display or os.environ.get("DISPLAY", "")
+        if not chosen:
+            raise MediaError("No screen to share: give a display (e.g. :0) or set DISPLAY")
+        options = {"framerate": str(frames_per_second)}
+        source = cls._from_player(
+            lambda: MediaPlayer(chosen, format="x11grab", options=options), f"screen {chosen}"
+        )
+        source.screen = True
+        return source
 
     @classmethod
     def _from_player(cls, open_player: Callable[[], MediaPlayer], what: str) -> MediaSource:

@@ -287,9 +287,11 @@ class PeerLink:
     @property
     def media_state(self) -> datachannel.MediaState:
         media = self._media
+        video = sends_its_own(media.video if media else None)
         return datachannel.MediaState(
             audio=sends_its_own(media.audio if media else None),
-            video=sends_its_own(media.video if media else None),
+            video=video,
+            screen=video and media is not None and media.screen,
         )
 
     def _connection_changed(self, pc: RTCPeerConnection) -> None:
