@@ -1,11 +1,14 @@
 """A browser and the Python client (aiortc) in one call, whichever of them starts it."""
 
+import asyncio
 import os
 import re
+import threading
 from pathlib import Path
 
 from playwright.sync_api import expect
 
+from peercall.client import MediaSource, join
 from tests.browser.media import HEARD, loudest_audio, shows_colour, sound_heard
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 from tests.browser.test_group_call import video_received
@@ -226,3 +229,46 @@ def test_a_screen_a_python_peer_shares_is_shown_whole_as_it_changes(
     x_screen.paint(30, 30, 200)
     shows_colour(picture, (30, 30, 200))
     expect(page.get_by_text("Their microphone is muted")).to_be_visible()
+
+
+def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once(
+    server: ServerProcess, new_page, x_screen
+):
+    x_screen.paint(200, 30, 30)
+    page = new_page()
+    link = start_call(page, server)
+    steps = [threading.Event() for _ in range(3)]  # to the screen, back, hang up
+
+    async def python_side() -> None:
+        sources = [MediaSource.test_pattern()]
+        async with await join(link, media=sources[0]) as call:
+            await asyncio.to_thread(steps[0].wait, 30)
+            sources.append(MediaSource.from_screen(x_screen.display))
+            call.switch_media(sources[-1])
+            await asyncio.to_thread(steps[1].wait, 30)
+            # A new pattern, its frames stamped from 0 again: after the screen's.
+            sources.append(MediaSource.test_pattern())
+            call.switch_media(sources[-1])
+            await asyncio.to_thread(steps[2].wait, 30)
+        for source in sources:
+            source.close()
+
+    python = threading.Thread(target=asyncio.run, args=(python_side(),))
+    python.start()
+    try:
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+        picture = page.get_by_label("Remote video")
+        page.bring_to_front()
+        assert_receives_video(page)
+        expect(picture).to_have_css("object-fit", "cover")  # a camera's picture
+        steps[0].set()
+        expect(picture).to_have_css("object-fit", "contain")
+        shows_colour(picture, (200, 30, 30), within_s=5)
+        expect(page.get_by_text("Their microphone is muted")).to_be_hidden()  # sound goes on
+        steps[1].set()
+        expect(picture).to_have_css("object-fit", "cover")
+        assert_receives_video(page)  # the pattern moves again
+    finally:
+        for step in steps:
+            step.set()
+        python.join(30)

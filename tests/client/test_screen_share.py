@@ -1,10 +1,13 @@
-"""A Python client sharing an X11 screen (a real Xvfb, painted by the test): the others
-see what is on it as it changes, and are told it is a screen, which they show whole."""
+"""A Python client sharing an X11 screen (a real Xvfb, painted by the test), from the
+start or switched to mid-call: the others see what is on it as it changes, and are
+told it is a screen, which they show whole."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+
+import pytest
 
 from peercall.client import (
     CallEvent,
@@ -14,7 +17,7 @@ from peercall.client import (
     create_call,
     join,
 )
-from tests.client.checks import EVENT_TIMEOUT, colour_seen, next_event
+from tests.client.checks import EVENT_TIMEOUT, colour_seen, next_event, watch
 from tests.clients import PythonPeer, run_peercall
 
 RED, BLUE = (200, 30, 30), (30, 30, 200)
@@ -88,3 +91,36 @@ async def test_join_screen_without_a_screen_says_so(server):
     nothing_there = await asyncio.to_thread(run_peercall, "join", link, "--screen", ":4242")
     assert nothing_there.returncode == 2
     assert "Cannot open screen :4242" in nothing_there.stderr
+
+
+async def test_a_call_switches_to_its_screen_and_back_muted_as_it_was(server, x_screen):
+    x_screen.paint(*RED)
+    link = await create_call(server.url)
+    pattern = MediaSource.test_pattern()
+    sharer = await join(link, media=pattern)
+    viewer = await join(link)  # receive only
+    screen = MediaSource.from_screen(x_screen.display)
+    try:
+        events = viewer.events()
+        picture, told = await picture_and_what_it_is(events)
+        assert (told.audio, told.video, told.screen) == (True, True, False)
+        sharer.set_muted(True)
+        assert (await next_event(events, PeerMediaChanged)).audio is False
+
+        sharer.switch_media(screen)  # the picture only: the sound (muted) goes on
+        told = await next_event(events, PeerMediaChanged)
+        assert (told.audio, told.video, told.screen) == (False, True, True)
+        await colour_seen(picture.track, RED)
+
+        sharer.switch_media(MediaSource(video=pattern.video))
+        told = await next_event(events, PeerMediaChanged)
+        assert (told.audio, told.video, told.screen) == (False, True, False)
+        assert (await watch(picture.track)).luma_spread > 100  # the bars again
+
+        with pytest.raises(ValueError, match="This call sends no video"):
+            viewer.switch_media(screen)  # it joined sending nothing
+    finally:
+        for call in (viewer, sharer):
+            await call.hang_up()
+        for source in (screen, pattern):
+            source.close()

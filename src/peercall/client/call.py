@@ -276,6 +276,31 @@ class Call:
             link.incoming_video = wanted
             link.send_video_wanted()
 
+    def switch_media(self, media: MediaSource) -> None:
+        """Sends `media` in place of what is sent now, kind by kind, as a page switches
+        camera or shares its screen: a screen's picture in place of the camera's, the
+        sound going on unless `media` has sound too. Nothing is renegotiated; the
+        others are told (a screen is shown whole). Muted stays muted, video off stays
+        off. What is switched away from is left open: close it when done with it.
+        Raises ValueError for a kind this call does not send (it joined without it) or
+        no longer sends (a file played to its end)."""
+        outgoing = self._outgoing
+        switches: list[tuple[SwitchableTrack, MediaStreamTrack]] = []
+        for new in (media.audio, media.video):
+            if new is None:
+                continue
+            sent = getattr(outgoing, new.kind, None) if outgoing else None
+            if not isinstance(sent, SwitchableTrack):
+                raise ValueError(f"This call sends no {new.kind}: join with some to switch it.")
+            if sent.readyState != "live":
+                raise ValueError(f"The {new.kind} sent in this call has ended.")
+            switches.append((sent, new))
+        for sent, new in switches:
+            sent.replace_source(new)
+        if outgoing is not None and media.video is not None:
+            outgoing.screen = media.screen
+        self._media_changed()
+
     def _switch(self, track: MediaStreamTrack | None, enabled: bool) -> None:
         if isinstance(track, SwitchableTrack) and track.enabled != enabled:
             track.enabled = enabled

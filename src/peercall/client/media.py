@@ -110,12 +110,28 @@ class SwitchableTrack(MediaStreamTrack):
     """`source` as sent in a call, which can be switched off and on again: while
     `enabled` is False it sends silence or a black picture, of the same shape and
     timing, as a browser does for a track that is not enabled (its mute and camera
-    off). The peer connections keep their senders: nothing is renegotiated."""
+    off). Its source can be replaced (`replace_source`: a screen in place of a
+    camera, as a browser's replaceTrack). The peer connections keep their senders:
+    nothing is renegotiated."""
 
     def __init__(self, source: MediaStreamTrack) -> None:
         super().__init__()
         self.kind = source.kind
         self.enabled = True
+        self._source = source
+        source.on("ended", self.stop)
+
+    def replace_source(self, source: MediaStreamTrack) -> None:
+        """Sends `source` from its next frame on, in place of the one sent now (which
+        is left as it is: its owner closes it). Its frames keep their own times, which
+        may start over from 0: Chromium and aiortc take the jump (measured), as they
+        take a sender's restart."""
+        if source.kind != self.kind:
+            raise ValueError(f"Only a {self.kind} track can replace a {self.kind} track.")
+        if self.readyState != "live":
+            raise ValueError(f"The {self.kind} sent in this call has ended.")
+        with contextlib.suppress(KeyError):
+            self._source.remove_listener("ended", self.stop)
         self._source = source
         source.on("ended", self.stop)
 
