@@ -253,7 +253,15 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
         for source in sources:
             source.close()
 
-    python = threading.Thread(target=asyncio.run, args=(python_side(),))
+    failures: list[BaseException] = []
+
+    def run_python_side() -> None:
+        try:
+            asyncio.run(python_side())
+        except BaseException as failure:  # shown by the test, not lost with the thread
+            failures.append(failure)
+
+    python = threading.Thread(target=run_python_side)
     python.start()
     try:
         expect(status(page)).to_have_text("Connected", timeout=20_000)
@@ -272,3 +280,4 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
         for step in steps:
             step.set()
         python.join(30)
+        assert failures == []

@@ -26,8 +26,13 @@ class SyncClient:
     """A blocking signaling client: Hypothesis drives plain functions."""
 
     def __init__(self, url: str) -> None:
-        # legacy=True: a connection held across calls, closed by `close()`.
-        self.connection: ClientConnection = connect(url, max_size=None, open_timeout=5, legacy=True)
+        # legacy=True: a connection held across calls, closed by `close()`. No
+        # keep-alive pings: websockets draws their payloads from `random` in a thread of
+        # its own, and Hypothesis warns of `random` used while it draws examples (the
+        # server only counts messages anyway: `until_pong` sends those).
+        self.connection: ClientConnection = connect(
+            url, max_size=None, open_timeout=5, legacy=True, ping_interval=None
+        )
 
     def send(self, frame: str | bytes | dict[str, Any]) -> None:
         self.connection.send(json.dumps(frame) if isinstance(frame, dict) else frame)

@@ -27,8 +27,9 @@ AUDIO_SAMPLE_RATE = 48_000
 AUDIO_FRAME_SAMPLES = 960  # 20 ms, what Opus sends per packet
 BAR_LEVELS = (235, 210, 180, 150, 120, 90, 60, 30)  # luma of the eight bars
 BAR_STEP_PIXELS = 4  # how far the bars move each frame
-# A screen changes little from one moment to the next; 15 pictures a second is what
-# browsers share one at by default too, and it keeps the encoder's work down.
+# A screen changes little from one moment to the next: 15 pictures a second keep the
+# encoder's work down (a plain 1920x1080 screen, captured, encoded and decoded again
+# by a viewer in the same process: about half a core here).
 SCREEN_FRAMES_PER_SECOND = 15
 
 
@@ -124,8 +125,7 @@ class SwitchableTrack(MediaStreamTrack):
     def replace_source(self, source: MediaStreamTrack) -> None:
         """Sends `source` from its next frame on, in place of the one sent now (which
         is left as it is: its owner closes it). Its frames keep their own times, which
-        may start over from 0: Chromium and aiortc take the jump (measured), as they
-        take a sender's restart."""
+        may start over from 0: Chromium and aiortc play on through the jump (tested)."""
         if source.kind != self.kind:
             raise ValueError(f"Only a {self.kind} track can replace a {self.kind} track.")
         if self.readyState != "live":

@@ -332,14 +332,13 @@ class SignalingHub:
             )
         )
         # Now what the others had for it (an open offer), after its `joined`.
-        if not await self._attach(connection, peer_id, after_seq=0):
-            return
-        if entry.answered:  # its answer went with the join
-            self.metrics.relayed("answer", len(entry.answered))
-            self.metrics.setup_seconds.observe(0.0)
-        elif entry.peers:  # somebody is there: a set-up begins
-            self._setups[peer_id] = time.perf_counter()
-        await self._record(message.call_id, "join", peer_id)
+        if await self._attach(connection, peer_id, after_seq=0):
+            if entry.answered:  # its answer went with the join
+                self.metrics.relayed("answer", len(entry.answered))
+                self.metrics.setup_seconds.observe(0.0)
+            elif entry.peers:  # somebody is there: a set-up begins
+                self._setups[peer_id] = time.perf_counter()
+        await self._record(message.call_id, "join", peer_id)  # in, attached or not
 
     async def _check_passcode(
         self, connection: Connection, record: CallRecord, passcode: str | None
