@@ -370,7 +370,7 @@ async def test_a_refused_client_still_sending_reads_its_answer_and_is_then_let_g
             writer.write(b"X-A: y\r\n" * 1000)
             await writer.drain()
     writer.transport.resume_reading()
-    answer = await asyncio.wait_for(reader.read(), 5)  # up to the end the server sent
+    answer = await read_until_closed(reader, within=5)  # up to the end the server sent
     assert answer.startswith(b"HTTP/1.1 431 ")
     assert answer.endswith(b"Too Large\n")
 

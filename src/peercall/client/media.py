@@ -224,21 +224,23 @@ class MediaSource:
         if not chosen:
             raise MediaError("No screen to share: give a display (e.g. :0) or set DISPLAY")
         options = {"framerate": str(frames_per_second)}
-        source = cls._from_player(
-            lambda: MediaPlayer(chosen, format="x11grab", options=options), f"screen {chosen}"
+        return cls._from_player(
+            lambda: MediaPlayer(chosen, format="x11grab", options=options),
+            f"screen {chosen}",
+            screen=True,
         )
-        source.screen = True
-        return source
 
     @classmethod
-    def _from_player(cls, open_player: Callable[[], MediaPlayer], what: str) -> MediaSource:
+    def _from_player(
+        cls, open_player: Callable[[], MediaPlayer], what: str, *, screen: bool = False
+    ) -> MediaSource:
         try:
             player = open_player()
         except (av.FFmpegError, OSError) as exc:
             raise MediaError(f"Cannot open {what}: {exc}") from None
         if player.audio is None and player.video is None:
             raise MediaError(f"{what} has neither audio nor video")
-        return cls(audio=player.audio, video=player.video, player=player)
+        return cls(audio=player.audio, video=player.video, player=player, screen=screen)
 
     def close(self) -> None:
         for track in (self.audio, self.video):
