@@ -4,6 +4,7 @@ import asyncio
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -231,6 +232,9 @@ def test_a_screen_a_python_peer_shares_is_shown_whole_as_it_changes(
     expect(page.get_by_text("Their microphone is muted")).to_be_visible()
 
 
+SENT_BEFORE_SWITCHING_S = 10
+
+
 def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once(
     server: ServerProcess, new_page, x_screen
 ):
@@ -240,14 +244,20 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
     steps = [threading.Event() for _ in range(3)]  # to the screen, back, hang up
 
     async def python_side() -> None:
-        sources = [MediaSource.test_pattern()]
+        # The screen's size: the same video encoder goes on (a new size opens another).
+        size = (x_screen.width, x_screen.height)
+        sources = [MediaSource.test_pattern(*size)]
         async with await join(link, media=sources[0]) as call:
+            joined_at = time.monotonic()
             await asyncio.to_thread(steps[0].wait, 30)
+            # Far enough into the call that a screen whose frame times started over
+            # from 0 would be held back longer than the page is given to show it.
+            await asyncio.sleep(SENT_BEFORE_SWITCHING_S - (time.monotonic() - joined_at))
             sources.append(MediaSource.from_screen(x_screen.display))
             call.switch_media(sources[-1])
             await asyncio.to_thread(steps[1].wait, 30)
             # A new pattern, its frames stamped from 0 again: after the screen's.
-            sources.append(MediaSource.test_pattern())
+            sources.append(MediaSource.test_pattern(*size))
             call.switch_media(sources[-1])
             await asyncio.to_thread(steps[2].wait, 30)
         for source in sources:
@@ -270,12 +280,12 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
         assert_receives_video(page)
         expect(picture).to_have_css("object-fit", "cover")  # a camera's picture
         steps[0].set()
-        expect(picture).to_have_css("object-fit", "contain")
+        expect(picture).to_have_css("object-fit", "contain", timeout=SENT_BEFORE_SWITCHING_S * 1000)
         shows_colour(picture, (200, 30, 30), within_s=5)
         expect(page.get_by_text("Their microphone is muted")).to_be_hidden()  # sound goes on
         steps[1].set()
         expect(picture).to_have_css("object-fit", "cover")
-        assert_receives_video(page)  # the pattern moves again
+        assert_receives_video(page, within_seconds=4)  # the pattern moves again
     finally:
         for step in steps:
             step.set()

@@ -1,6 +1,9 @@
 """What a call sends: a source replaced mid-call (`SwitchableTrack.replace_source`)."""
 
+import asyncio
+
 import pytest
+from aiortc.codecs.vpx import Vp8Encoder
 
 from peercall.client.media import SwitchableTrack, ToneAudio
 from peercall.client.media import TestPatternVideo as Bars  # not a test class
@@ -21,6 +24,73 @@ async def test_the_old_source_ending_no_longer_ends_what_is_sent():
     assert sent.readyState == "live"
     screen.stop()
     assert sent.readyState == "ended"
+
+
+def seconds(frame) -> float:
+    return float(frame.pts * frame.time_base)
+
+
+@pytest.mark.parametrize("new_source", [Bars, ToneAudio], ids=["video", "audio"])
+async def test_a_new_sources_frames_go_on_in_time_from_the_last_one_sent(new_source):
+    sent = SwitchableTrack(new_source())
+    for _ in range(10):
+        last = await sent.recv()
+    await asyncio.sleep(0.1)
+    sent.replace_source(new_source())  # its own times start over from 0
+    first = await sent.recv()
+    second = await sent.recv()
+    # As long after the last one as it came (0.1 s, plus the source's own pacing).
+    assert 0.1 <= seconds(first) - seconds(last) < 0.5
+    assert second.pts > first.pts  # and go on from there
+    assert first.time_base == last.time_base
+
+
+async def test_black_frames_sent_while_the_video_is_off_go_on_in_time_too():
+    sent = SwitchableTrack(Bars())
+    sent.enabled = False  # black frames, stamped as the source's
+    for _ in range(5):
+        last = await sent.recv()
+    sent.replace_source(Bars())
+    assert (await sent.recv()).pts > last.pts
+
+
+async def test_a_source_replaced_while_its_frame_is_awaited_keeps_times_going_forward():
+    sent = SwitchableTrack(Bars())
+    for _ in range(30):  # a second of frames
+        await sent.recv()
+    awaited = asyncio.ensure_future(sent.recv())  # waits for the old source's frame
+    await asyncio.sleep(0)
+    sent.replace_source(Bars())
+    times = [seconds(await awaited)] + [seconds(await sent.recv()) for _ in range(5)]
+    assert times == sorted(set(times))
+
+
+async def test_a_source_whose_times_go_back_is_sent_going_forward():
+    """A file played in a loop starts over from 0 at each turn."""
+
+    class StartsOver(Bars):
+        async def recv(self):
+            frame = await super().recv()
+            frame.pts %= 9000  # back to 0 every tenth of a second
+            return frame
+
+    sent = SwitchableTrack(StartsOver())
+    times = [seconds(await sent.recv()) for _ in range(12)]
+    assert times == sorted(set(times))
+
+
+async def test_the_vp8_encoder_takes_the_frames_of_a_new_source():
+    """libvpx refuses a frame stamped before the first one it encoded, and aiortc opens
+    a new encoder mid-call (whenever the bitrate or the size changes); a refused frame
+    ends the sending of video for the rest of the call."""
+    sent = SwitchableTrack(Bars())
+    for _ in range(10):
+        await sent.recv()
+    encoder = Vp8Encoder()  # opened mid-call, as aiortc does
+    encoder.encode(await sent.recv())
+    sent.replace_source(Bars())  # its own times start over from 0
+    payloads, _ = encoder.encode(await sent.recv())
+    assert payloads
 
 
 def test_a_source_of_another_kind_or_after_the_end_is_refused():

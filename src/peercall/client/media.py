@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import math
 import os
 import time
 from array import array
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -102,7 +102,7 @@ class ToneAudio(MediaStreamTrack):
         frame.planes[0].update(chunk)
         frame.sample_rate = AUDIO_SAMPLE_RATE
         frame.pts = self._samples_sent
-        frame.time_base = fractions.Fraction(1, AUDIO_SAMPLE_RATE)
+        frame.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
         self._samples_sent += AUDIO_FRAME_SAMPLES
         return frame
 
@@ -121,11 +121,16 @@ class SwitchableTrack(MediaStreamTrack):
         self.enabled = True
         self._source = source
         source.on("ended", self.stop)
+        # Seconds added to the source's frame times, so that what is sent goes on in
+        # time from one source to the next (see `_continue_times`).
+        self._time_shift = Fraction(0)
+        self._timed_source: object = source  # the source that shift is for
+        self._last_sent: tuple[Fraction, float] | None = None  # frame time, monotonic
 
     def replace_source(self, source: MediaStreamTrack) -> None:
         """Sends `source` from its next frame on, in place of the one sent now (which
-        is left as it is: its owner closes it). Its frames keep their own times, which
-        may start over from 0: Chromium and aiortc play on through the jump (tested)."""
+        is left as it is: its owner closes it). Its frame times are moved on to follow
+        the last one sent."""
         if source.kind != self.kind:
             raise ValueError(f"Only a {self.kind} track can replace a {self.kind} track.")
         if self.readyState != "live":
@@ -138,12 +143,40 @@ class SwitchableTrack(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame | av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._source.recv()
+        source = self._source  # may be replaced while its frame is awaited
+        frame = await source.recv()
+        self._continue_times(frame, source)
         if self.enabled:
             return frame
         blank = _silence(frame) if isinstance(frame, av.AudioFrame) else _black(frame)
         blank.pts, blank.time_base = frame.pts, frame.time_base
         return blank
+
+    def _continue_times(self, frame: av.AudioFrame | av.VideoFrame, source: object) -> None:
+        """Keeps the times sent going forward, whatever the sources do. A new source's
+        times start over (from 0, for most), and a time that goes back stops the
+        video for good: libvpx refuses a frame stamped before the first one it encoded,
+        aiortc opens a new encoder whenever the bitrate or the size changes, and its
+        sender gives up at the first refused frame (seen: after a source had run 10 s,
+        the page received no video packet again). As with a browser's replaceTrack,
+        the times go on instead: the first frame of a new source, or one stamped no
+        later than the last one sent, comes as long after the last one as it really
+        did (1 ms at least). The frame is changed in place."""
+        if frame.pts is None or frame.time_base is None:
+            return
+        now = time.monotonic()
+        at = frame.pts * frame.time_base + self._time_shift
+        if self._last_sent is not None and (
+            source is not self._timed_source or at <= self._last_sent[0]
+        ):
+            last_time, last_sent_at = self._last_sent
+            waited = Fraction(round((now - last_sent_at) * 1_000_000), 1_000_000)
+            next_time = last_time + max(waited, Fraction(1, 1000))
+            self._time_shift += next_time - at
+            at = next_time
+        self._timed_source = source
+        frame.pts = math.ceil(at / frame.time_base)
+        self._last_sent = (at, now)
 
     def stop(self) -> None:
         # The source may outlive the call (a MediaSource used for the next one too).
