@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     join_parser.add_argument("link", help="the call link, http(s)://HOST/c/CALL_ID")
     source = join_parser.add_mutually_exclusive_group()
     source.add_argument("--play", metavar="FILE", type=Path, help="send this audio/video file")
+    join_parser.add_argument(
+        "--loop", action="store_true", help="with --play: play the file over and over"
+    )
     source.add_argument("--camera", metavar="DEVICE", help="send this camera (e.g. /dev/video0)")
     source.add_argument(
         "--screen",
@@ -262,6 +265,7 @@ def join_call(args: argparse.Namespace) -> int:
     options = JoinOptions(
         link=args.link,
         play=args.play,
+        loop=args.loop,
         camera=args.camera,
         screen=args.screen,
         test_pattern=args.test_pattern,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,6 +17,7 @@ from peercall.client import (
     join,
 )
 from tests.client.checks import next_event, watch
+from tests.client.films import write_film
 from tests.clients import run_peercall
 from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
@@ -75,21 +75,8 @@ def test_no_incoming_video_asks_for_sound_only(server, python_peers):
 
 @pytest.fixture
 def short_film(tmp_path: Path) -> Path:
-    """Three seconds of moving grey, encoded by PyAV: a file for `--play`."""
-    path = tmp_path / "film.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(90):
-            frame = av.VideoFrame(320, 240, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([(index * 3) % 256]) * plane.buffer_size)
-            frame.pts, frame.time_base = index, Fraction(1, 30)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+    """Three seconds of moving grey: a file for `--play`."""
+    return write_film(tmp_path / "film.mp4", 3)
 
 
 async def test_play_sends_a_file(server, python_peers, short_film):
@@ -181,6 +168,10 @@ def test_no_server_fails_cleanly():
         (
             [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--save-files", "/no/such/directory"],
             "/no/such/directory is not a directory",
+        ),
+        (
+            [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--loop"],
+            "--loop plays a file over and over: give the file with --play",
         ),
         (
             [f"http://127.0.0.1:1/c/{NO_SUCH_CALL}", "--stats", "0"],

@@ -48,6 +48,7 @@ EXIT_USAGE = 2
 class JoinOptions:
     link: str
     play: Path | None = None
+    loop: bool = False  # play the file over and over
     camera: str | None = None
     screen: str | None = None  # an X11 display to share ("": $DISPLAY)
     test_pattern: bool = False
@@ -91,8 +92,10 @@ async def run_new(
 
 
 def open_media(options: JoinOptions) -> MediaSource | None:
+    if options.loop and options.play is None:
+        raise MediaError("--loop plays a file over and over: give the file with --play")
     if options.play is not None:
-        return MediaSource.from_file(options.play)
+        return MediaSource.from_file(options.play, loop=options.loop)
     if options.camera is not None:
         return MediaSource.from_device(options.camera)
     if options.screen is not None:

@@ -23,6 +23,8 @@ from aiortc import MediaStreamTrack, VideoStreamTrack
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
+from peercall.client.file_loop import FileLoop
+
 AUDIO_SAMPLE_RATE = 48_000
 AUDIO_FRAME_SAMPLES = 960  # 20 ms, what Opus sends per packet
 BAR_LEVELS = (235, 210, 180, 150, 120, 90, 60, 30)  # luma of the eight bars
@@ -218,7 +220,7 @@ class MediaSource:
         self,
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
-        player: MediaPlayer | None = None,
+        player: MediaPlayer | FileLoop | None = None,
         *,
         screen: bool = False,
     ) -> None:
@@ -233,10 +235,13 @@ class MediaSource:
 
     @classmethod
     def from_file(cls, path: str | Path, *, loop: bool = False) -> MediaSource:
-        """Plays an audio/video file in real time (anything FFmpeg reads)."""
+        """Plays an audio/video file in real time (anything FFmpeg reads); `loop`: over
+        and over, until closed."""
         if not Path(path).is_file():
             raise MediaError(f"No such file: {path}")
-        return cls._from_player(lambda: MediaPlayer(str(path), loop=loop), str(path))
+        if loop:
+            return cls._from_player(lambda: FileLoop(lambda: MediaPlayer(str(path))), str(path))
+        return cls._from_player(lambda: MediaPlayer(str(path)), str(path))
 
     @classmethod
     def from_device(
@@ -265,7 +270,7 @@ class MediaSource:
 
     @classmethod
     def _from_player(
-        cls, open_player: Callable[[], MediaPlayer], what: str, *, screen: bool = False
+        cls, open_player: Callable[[], MediaPlayer | FileLoop], what: str, *, screen: bool = False
     ) -> MediaSource:
         try:
             player = open_player()
