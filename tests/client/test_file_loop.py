@@ -22,7 +22,7 @@ FILM_SECONDS = 1
 
 @pytest.fixture
 def one_second_film(tmp_path: Path) -> Path:
-    return write_film(tmp_path / "one-second.mp4", FILM_SECONDS, sound=True)
+    return write_film(tmp_path / "one-second.mp4", FILM_SECONDS, tone_hz=0)
 
 
 async def play(track: MediaStreamTrack, until_seconds: float) -> list[tuple[float, float]]:
@@ -61,7 +61,7 @@ async def test_a_looped_file_plays_on_turn_after_turn_in_real_time(one_second_fi
 
 async def test_closing_a_looped_file_stops_its_player(tmp_path):
     # Three seconds: the second turn's player still reads (a second ahead) when closed.
-    film = write_film(tmp_path / "three-seconds.mp4", 3, sound=True)
+    film = write_film(tmp_path / "three-seconds.mp4", 3, tone_hz=0)
     source = MediaSource.from_file(film, loop=True)
     await play(source.video, 3.5)
     assert player_threads()

@@ -7,8 +7,9 @@ import gc
 
 from aiortc import RTCPeerConnection
 
-from peercall.client.media import SwitchableTrack, ToneAudio
+from peercall.client.media import ToneAudio
 from peercall.client.peer import close_peer_connection
+from peercall.client.sending import SwitchableTrack
 
 
 async def test_a_cancelled_second_close_leaves_the_first_to_finish():

@@ -1,12 +1,18 @@
 """What a call sends: a source replaced mid-call (`SwitchableTrack.replace_source`)."""
 
 import asyncio
+import itertools
+from fractions import Fraction
 
+import av
 import pytest
+from aiortc import MediaStreamTrack
+from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
-from peercall.client.media import SwitchableTrack, ToneAudio
 from peercall.client.media import TestPatternVideo as Bars  # not a test class
+from peercall.client.media import ToneAudio
+from peercall.client.sending import SwitchableTrack
 
 
 async def test_frames_come_from_the_new_source_once_it_is_replaced():
@@ -91,6 +97,46 @@ async def test_the_vp8_encoder_takes_the_frames_of_a_new_source():
     sent.replace_source(Bars())  # its own times start over from 0
     payloads, _ = encoder.encode(await sent.recv())
     assert payloads
+
+
+class StereoSound(MediaStreamTrack):
+    """Sound as a film's may come: 44.1 kHz, stereo, planar floats, 1024 samples a frame."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._samples = 0
+
+    async def recv(self) -> av.AudioFrame:
+        frame = av.AudioFrame(format="fltp", layout="stereo", samples=1024)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate = 44_100
+        frame.pts, frame.time_base = self._samples, Fraction(1, 44_100)
+        self._samples += 1024
+        return frame
+
+
+async def test_sound_of_another_shape_is_sent_in_the_shape_of_the_first():
+    """aiortc's Opus encoder refuses a frame of another shape than its first one, and
+    its sender then sends no more sound for the rest of the call."""
+    encoder = OpusEncoder()
+    sent = SwitchableTrack(ToneAudio())  # 48 kHz mono, 16-bit
+    for _ in range(5):
+        last = await sent.recv()
+        encoder.encode(last)
+    sent.replace_source(StereoSound())
+    frames = [await sent.recv() for _ in range(20)]
+    for frame in frames:
+        assert (frame.format.name, frame.layout.name, frame.sample_rate) == ("s16", "mono", 48_000)
+        encoder.encode(frame)
+    times = [seconds(frame) for frame in [last, *frames]]
+    assert all(a < b for a, b in itertools.pairwise(times))
+    # 48 kHz samples for all of the 44.1 kHz ones (less what the resampler holds back).
+    assert sum(frame.samples for frame in frames) == pytest.approx(
+        20 * 1024 * 48_000 / 44_100, rel=0.1
+    )
 
 
 def test_a_source_of_another_kind_or_after_the_end_is_refused():

@@ -40,11 +40,12 @@ from peercall.client.events import (
 )
 from peercall.client.files import read_file_to_send
 from peercall.client.links import CallLink, parse_call_link, server_base_url
-from peercall.client.media import MediaSource, SwitchableTrack, sends_its_own
+from peercall.client.media import MediaSource
 from peercall.client.peer import PeerLink
 from peercall.client.quality import INTERVAL_SECONDS as QUALITY_INTERVAL_SECONDS
 from peercall.client.quality import QualityJudge
 from peercall.client.receiving import ReceivedTrackStats, Recorder, count_frames
+from peercall.client.sending import SwitchableTrack, sends_its_own
 from peercall.client.signaling import ResumableSignaling, SignalingConnection
 from peercall.client.stats import PeerStats
 from peercall.config import IceServer

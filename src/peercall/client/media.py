@@ -9,7 +9,6 @@ and a steady 440 Hz tone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import time
@@ -107,108 +106,6 @@ class ToneAudio(MediaStreamTrack):
         frame.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
         self._samples_sent += AUDIO_FRAME_SAMPLES
         return frame
-
-
-class SwitchableTrack(MediaStreamTrack):
-    """`source` as sent in a call, which can be switched off and on again: while
-    `enabled` is False it sends silence or a black picture, of the same shape and
-    timing, as a browser does for a track that is not enabled (its mute and camera
-    off). Its source can be replaced (`replace_source`: a screen in place of a
-    camera, as a browser's replaceTrack). The peer connections keep their senders:
-    nothing is renegotiated."""
-
-    def __init__(self, source: MediaStreamTrack) -> None:
-        super().__init__()
-        self.kind = source.kind
-        self.enabled = True
-        self._source = source
-        source.on("ended", self.stop)
-        # Seconds added to the source's frame times, so that what is sent goes on in
-        # time from one source to the next (see `_continue_times`).
-        self._time_shift = Fraction(0)
-        self._timed_source: object = source  # the source that shift is for
-        self._last_sent: tuple[Fraction, float] | None = None  # frame time, monotonic
-
-    def replace_source(self, source: MediaStreamTrack) -> None:
-        """Sends `source` from its next frame on, in place of the one sent now (which
-        is left as it is: its owner closes it). Its frame times are moved on to follow
-        the last one sent."""
-        if source.kind != self.kind:
-            raise ValueError(f"Only a {self.kind} track can replace a {self.kind} track.")
-        if self.readyState != "live":
-            raise ValueError(f"The {self.kind} sent in this call has ended.")
-        with contextlib.suppress(KeyError):
-            self._source.remove_listener("ended", self.stop)
-        self._source = source
-        source.on("ended", self.stop)
-
-    async def recv(self) -> av.AudioFrame | av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        source = self._source  # may be replaced while its frame is awaited
-        frame = await source.recv()
-        self._continue_times(frame, source)
-        if self.enabled:
-            return frame
-        blank = _silence(frame) if isinstance(frame, av.AudioFrame) else _black(frame)
-        blank.pts, blank.time_base = frame.pts, frame.time_base
-        return blank
-
-    def _continue_times(self, frame: av.AudioFrame | av.VideoFrame, source: object) -> None:
-        """Keeps the times sent going forward, whatever the sources do. A new source's
-        times start over (from 0, for most), and a time that goes back stops the
-        video for good: libvpx refuses a frame stamped before the first one it encoded,
-        aiortc opens a new encoder whenever the bitrate or the size changes, and its
-        sender gives up at the first refused frame (seen: after a source had run 10 s,
-        the page received no video packet again). As with a browser's replaceTrack,
-        the times go on instead: the first frame of a new source, or one stamped no
-        later than the last one sent, comes as long after the last one as it really
-        did (1 ms at least). The frame is changed in place."""
-        if frame.pts is None or frame.time_base is None:
-            return
-        now = time.monotonic()
-        at = frame.pts * frame.time_base + self._time_shift
-        if self._last_sent is not None and (
-            source is not self._timed_source or at <= self._last_sent[0]
-        ):
-            last_time, last_sent_at = self._last_sent
-            waited = Fraction(round((now - last_sent_at) * 1_000_000), 1_000_000)
-            next_time = last_time + max(waited, Fraction(1, 1000))
-            self._time_shift += next_time - at
-            at = next_time
-        self._timed_source = source
-        frame.pts = math.ceil(at / frame.time_base)
-        self._last_sent = (at, now)
-
-    def stop(self) -> None:
-        # The source may outlive the call (a MediaSource used for the next one too).
-        with contextlib.suppress(KeyError):  # stopped already
-            self._source.remove_listener("ended", self.stop)
-        super().stop()
-
-
-def sends_its_own(track: MediaStreamTrack | None) -> bool:
-    """Whether `track` sends something of its own: there, not ended, not switched off."""
-    return track is not None and track.readyState == "live" and getattr(track, "enabled", True)
-
-
-def _silence(frame: av.AudioFrame) -> av.AudioFrame:
-    silent = av.AudioFrame(
-        format=frame.format.name, layout=frame.layout.name, samples=frame.samples
-    )
-    for plane in silent.planes:
-        plane.update(bytes(plane.buffer_size))
-    silent.sample_rate = frame.sample_rate
-    return silent
-
-
-def _black(frame: av.VideoFrame) -> av.VideoFrame:
-    black = av.VideoFrame(frame.width, frame.height, "yuv420p")
-    luma, *chroma = black.planes
-    luma.update(bytes([16]) * luma.buffer_size)  # video black, not below it
-    for plane in chroma:
-        plane.update(bytes([128]) * plane.buffer_size)
-    return black
 
 
 class MediaSource:

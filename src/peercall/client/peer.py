@@ -38,7 +38,8 @@ from aiortc.sdp import candidate_from_sdp
 from peercall.client import datachannel
 from peercall.client.chat_memory import KEPT_MESSAGES
 from peercall.client.files import FileAssembler, file_start, send_file
-from peercall.client.media import MediaSource, sends_its_own
+from peercall.client.media import MediaSource
+from peercall.client.sending import sends_its_own
 from peercall.client.stats import PeerStats, peer_stats
 from peercall.config import IceServer
 from peercall.protocol import (
