@@ -186,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     join_parser.add_argument(
         "--loop", action="store_true", help="with --play: play the file over and over"
     )
+    join_parser.add_argument(
+        "--microphone",
+        metavar="DEVICE",
+        nargs="?",
+        const="default",
+        help="send the sound of this ALSA microphone (arecord -L lists them; by default "
+        '"default"), alone or with --camera, --screen or --test-pattern',
+    )
     source.add_argument("--camera", metavar="DEVICE", help="send this camera (e.g. /dev/video0)")
     source.add_argument(
         "--screen",
@@ -267,6 +275,7 @@ def join_call(args: argparse.Namespace) -> int:
         play=args.play,
         loop=args.loop,
         camera=args.camera,
+        microphone=args.microphone,
         screen=args.screen,
         test_pattern=args.test_pattern,
         muted=args.muted,

@@ -50,6 +50,7 @@ class JoinOptions:
     play: Path | None = None
     loop: bool = False  # play the file over and over
     camera: str | None = None
+    microphone: str | None = None  # an ALSA capture device, sent as our sound
     screen: str | None = None  # an X11 display to share ("": $DISPLAY)
     test_pattern: bool = False
     muted: bool = False  # silence sent in place of the sound, from the start
@@ -92,6 +93,28 @@ async def run_new(
 
 
 def open_media(options: JoinOptions) -> MediaSource | None:
+    if options.microphone is not None and options.play is not None:
+        raise MediaError(
+            "--microphone goes with --camera, --screen or --test-pattern: a file has its own sound"
+        )
+    picture = open_picture(options)
+    if options.microphone is None:
+        return picture
+    try:
+        sound = MediaSource.from_microphone(options.microphone)
+    except MediaError:
+        if picture is not None:
+            picture.close()
+        raise
+    if picture is None:
+        return sound
+    if picture.audio is not None:
+        picture.audio.stop()  # the test pattern's tone: the microphone's sound instead
+    return MediaSource(audio=sound.audio, video=picture.video, screen=picture.screen)
+
+
+def open_picture(options: JoinOptions) -> MediaSource | None:
+    """What the picture (and, without --microphone, the sound) comes from."""
     if options.loop and options.play is None:
         raise MediaError("--loop plays a file over and over: give the file with --play")
     if options.play is not None:

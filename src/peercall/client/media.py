@@ -22,6 +22,7 @@ from aiortc import MediaStreamTrack, VideoStreamTrack
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
+from peercall.client.alsa import use_system_alsa
 from peercall.client.file_loop import FileLoop
 
 AUDIO_SAMPLE_RATE = 48_000
@@ -148,6 +149,20 @@ class MediaSource:
         return cls._from_player(
             lambda: MediaPlayer(device, format=format, options=options or {}), device
         )
+
+    @classmethod
+    def from_microphone(cls, device: str = "default") -> MediaSource:
+        """Sound from an ALSA capture device (`arecord -L` lists them: "default",
+        "plughw:CARD=Device", ...), sent as a page sends its microphone. To send it with
+        a picture: `MediaSource(audio=microphone.audio, video=camera.video)`."""
+        use_system_alsa()
+        options = {"sample_rate": str(AUDIO_SAMPLE_RATE)}
+        try:
+            return cls._from_player(
+                lambda: MediaPlayer(device, format="alsa", options=options), f"microphone {device}"
+            )
+        except MediaError as exc:
+            raise MediaError(f"{exc} (arecord -L lists the microphones)") from None
 
     @classmethod
     def from_screen(
