@@ -12,6 +12,7 @@ import pytest
 from peercall.client import MediaSource, create_call, join
 from tests.client.checks import listen, received_tracks
 from tests.client.films import write_film
+from tests.client.test_screen_share import RED
 
 TIMEOUT = 20
 
@@ -66,3 +67,41 @@ async def test_a_peer_switching_from_the_tone_to_a_films_stereo_sound_is_heard(s
         await sender.hang_up()
         for source in (tone, film):
             source.close()
+
+
+async def test_a_wider_screen_after_the_camera_is_recorded_whole_in_its_proportions(
+    server, x_screen, tmp_path
+):
+    x_screen.paint(*RED)  # 640x360, 16:9, after a 640x480 picture (4:3)
+    pattern, screen = MediaSource.test_pattern(), MediaSource.from_screen(x_screen.display)
+    recording = tmp_path / "call.mp4"
+    link = await create_call(server.url)
+    sender = await join(link, media=pattern)
+    recorder = await join(link, record_to=recording)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            await sender.wait_connected()
+            await recorder.wait_connected()
+        await asyncio.sleep(1)
+        sender.switch_media(screen)
+        await asyncio.sleep(3)
+    finally:
+        await recorder.hang_up()
+        await sender.hang_up()
+        for source in (pattern, screen):
+            source.close()
+
+    with av.open(str(recording)) as container:
+        last = list(container.decode(video=0))[-1].to_rgb()
+    assert (last.width, last.height) == (640, 480)  # the file's size, from the first
+    rows = bytes(last.planes[0])
+    line = last.planes[0].line_size
+
+    def row_colour(y: int) -> tuple[int, int, int]:
+        at = y * line + last.width // 4 * 3  # left of the middle: X's pointer is there
+        return tuple(rows[at : at + 3])
+
+    # 640x360 fits whole, in the middle: 60 rows of black above and below it.
+    for y in (10, 469):
+        assert max(row_colour(y)) < 40, (y, row_colour(y))
+    assert all(abs(a - b) <= 40 for a, b in zip(row_colour(240), RED, strict=True))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -15,6 +18,8 @@ from aiortc.mediastreams import MediaStreamError
 from peercall.client.media import MediaError
 
 logger = logging.getLogger(__name__)
+
+RECORDING_FRAME_RATE = 30  # the video stream aiortc's MediaRecorder opens
 
 
 @dataclass
@@ -40,6 +45,75 @@ async def count_frames(track: MediaStreamTrack, stats: ReceivedTrackStats) -> No
             stats.width, stats.height = frame.width, frame.height
 
 
+class RecordableVideo(MediaStreamTrack):
+    """`source`'s pictures as aiortc's recorder can write them.
+
+    - On the recording's clock: its encoder counts time in 30ths of a second, and two
+      pictures less than a 30th apart (a camera's or a screen's capture times jitter)
+      got the same time; the file's muxer then refused a packet ("Invalid argument")
+      and the recording was left unreadable (seen in one run of three of a screen
+      shared at 15 frames a second). Each picture is stamped with its 30th, and one
+      that falls in the 30th of the last one is left out.
+    - The size of the first picture: the encoder opens at that size and stretched every
+      other one into it (a wide screen after a 4:3 camera came out squashed). Any other
+      shape is scaled to fit inside it, whole and in its proportions, between black
+      bars.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self._source = source
+        self._size: tuple[int, int] | None = None
+        self._fitting: tuple[tuple[int, int, str], av.filter.Graph] | None = None
+        self._last_tick: int | None = None
+
+    async def recv(self) -> av.VideoFrame:
+        while True:
+            frame: av.VideoFrame = await self._source.recv()
+            if frame.pts is None or frame.time_base is None:
+                return self._fitted(frame)
+            # To the nearest 30th, as FFmpeg would round it.
+            tick = math.floor(frame.pts * frame.time_base * RECORDING_FRAME_RATE + Fraction(1, 2))
+            if self._last_tick is None or tick > self._last_tick:
+                self._last_tick = tick
+                fitted = self._fitted(frame)
+                fitted.pts, fitted.time_base = tick, Fraction(1, RECORDING_FRAME_RATE)
+                return fitted
+
+    def _fitted(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if self._size is None:
+            self._size = (frame.width, frame.height)
+        if (frame.width, frame.height) == self._size:
+            return frame
+        shape = (frame.width, frame.height, frame.format.name)
+        if self._fitting is None or self._fitting[0] != shape:
+            self._fitting = (shape, _fitting_graph(frame, *self._size))
+        graph = self._fitting[1]
+        graph.push(frame)
+        return graph.pull()
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
+
+
+def _fitting_graph(template: av.VideoFrame, width: int, height: int) -> av.filter.Graph:
+    """FFmpeg's filters: scaled down or up to fit `width` x `height`, then centred."""
+    graph = av.filter.Graph()
+    steps = [
+        graph.add_buffer(template=template),
+        graph.add("scale", f"{width}:{height}:force_original_aspect_ratio=decrease"),
+        graph.add("pad", f"{width}:{height}:(ow-iw)/2:(oh-ih)/2:black"),
+        graph.add("buffersink"),
+    ]
+    for step, next_step in itertools.pairwise(steps):
+        step.link_to(next_step)
+    graph.configure()
+    return graph
+
+
 class Recorder:
     """Records the tracks of one peer to a file; the format follows the file name
     (`.mp4`: H.264 + AAC, `.webm`/`.mkv`…, `.wav` for audio only)."""
@@ -59,7 +133,7 @@ class Recorder:
         if self.started or self.peer_id not in (None, peer_id):
             return False
         self.peer_id = peer_id
-        self._recorder.addTrack(track)
+        self._recorder.addTrack(RecordableVideo(track) if track.kind == "video" else track)
         return True
 
     async def start(self) -> None:
