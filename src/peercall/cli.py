@@ -183,17 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
     join_parser.add_argument("link", help="the call link, http(s)://HOST/c/CALL_ID")
     source = join_parser.add_mutually_exclusive_group()
     source.add_argument("--play", metavar="FILE", type=Path, help="send this audio/video file")
-    join_parser.add_argument(
-        "--loop", action="store_true", help="with --play: play the file over and over"
-    )
-    join_parser.add_argument(
-        "--microphone",
-        metavar="DEVICE",
-        nargs="?",
-        const="default",
-        help="send the sound of this ALSA microphone (arecord -L lists them; by default "
-        '"default"), alone or with --camera, --screen or --test-pattern',
-    )
     source.add_argument("--camera", metavar="DEVICE", help="send this camera (e.g. /dev/video0)")
     source.add_argument(
         "--screen",
@@ -204,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source.add_argument(
         "--test-pattern", action="store_true", help="send moving bars and a 440 Hz tone"
+    )
+    join_parser.add_argument(
+        "--loop", action="store_true", help="with --play: play the file over and over"
+    )
+    join_parser.add_argument(
+        "--microphone",
+        metavar="DEVICE",
+        nargs="?",
+        const="default",
+        help="send the sound of this ALSA microphone (arecord -L lists them; by default "
+        '"default"), alone or with --camera, --screen or --test-pattern',
     )
     join_parser.add_argument(
         "--muted", action="store_true", help="join muted: silence is sent, the others see it"

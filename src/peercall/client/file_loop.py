@@ -3,9 +3,9 @@
 aiortc's own `MediaPlayer(loop=True)` seeks back to the start, which fails on many
 files (seen: an MP4 from PyAV ends after its first turn; aiortc issue #918) and,
 where it works, starts the video's times over from 0, so every later turn plays as
-fast as it decodes (its code; aiortc issue #869). Here each turn opens the file anew: its
-player paces it in real time, and the times of its frames are moved on to follow
-the last turn's.
+fast as it decodes (its code; aiortc issue #869). Here each turn opens the file
+anew: its player paces it in real time, and the times of its frames are moved on to
+follow the last turn's.
 """
 
 from __future__ import annotations
