@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import av
 import pytest
@@ -17,29 +18,42 @@ from tests.client.test_screen_share import RED
 TIMEOUT = 20
 
 
-async def test_a_recording_of_a_peer_switching_source_runs_on_without_a_gap(server, tmp_path):
+async def record_a_switch(
+    server, first: MediaSource, then: MediaSource, path: Path, *, switch_after_s: float
+) -> list[av.VideoFrame]:
+    """A Python peer sends `first`, then `then` from `switch_after_s` seconds into the
+    call, for 3 s more, as another records it to `path`: the recording's pictures.
+    Both sources are closed."""
     link = await create_call(server.url)
-    before, after = MediaSource.test_pattern(), MediaSource.test_pattern()
-    recording = tmp_path / "call.mp4"
-    sender = await join(link, media=before)
-    recorder = await join(link, record_to=recording)
+    sender = await join(link, media=first)
+    recorder = await join(link, record_to=path)
     try:
         async with asyncio.timeout(TIMEOUT):
             await sender.wait_connected()
             await recorder.wait_connected()
-        # Far enough into the call for the new source's own times, which start over
-        # from 0, to be well behind the ones sent.
-        await asyncio.sleep(3)
-        sender.switch_media(after)
+        await asyncio.sleep(switch_after_s)
+        sender.switch_media(then)
         await asyncio.sleep(3)
     finally:
         await recorder.hang_up()
         await sender.hang_up()
-        for source in (before, after):
+        for source in (first, then):
             source.close()
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
 
-    with av.open(str(recording)) as container:
-        times = [frame.time for frame in container.decode(video=0)]
+
+async def test_a_recording_of_a_peer_switching_source_runs_on_without_a_gap(server, tmp_path):
+    # Far enough into the call for the new source's own times, which start over from
+    # 0, to be well behind the ones sent.
+    pictures = await record_a_switch(
+        server,
+        MediaSource.test_pattern(),
+        MediaSource.test_pattern(),
+        tmp_path / "call.mp4",
+        switch_after_s=3,
+    )
+    times = [picture.time for picture in pictures]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert max(gaps) < 1, max(gaps)  # no jump at the switch, forwards or back
     assert 4 < times[-1] - times[0] < 8, times[-1] - times[0]  # the 6 s it lasted
@@ -73,26 +87,14 @@ async def test_a_wider_screen_after_the_camera_is_recorded_whole_in_its_proporti
     server, x_screen, tmp_path
 ):
     x_screen.paint(*RED)  # 640x360, 16:9, after a 640x480 picture (4:3)
-    pattern, screen = MediaSource.test_pattern(), MediaSource.from_screen(x_screen.display)
-    recording = tmp_path / "call.mp4"
-    link = await create_call(server.url)
-    sender = await join(link, media=pattern)
-    recorder = await join(link, record_to=recording)
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            await sender.wait_connected()
-            await recorder.wait_connected()
-        await asyncio.sleep(1)
-        sender.switch_media(screen)
-        await asyncio.sleep(3)
-    finally:
-        await recorder.hang_up()
-        await sender.hang_up()
-        for source in (pattern, screen):
-            source.close()
-
-    with av.open(str(recording)) as container:
-        last = list(container.decode(video=0))[-1].to_rgb()
+    pictures = await record_a_switch(
+        server,
+        MediaSource.test_pattern(),
+        MediaSource.from_screen(x_screen.display),
+        tmp_path / "call.mp4",
+        switch_after_s=1,
+    )
+    last = pictures[-1].to_rgb()
     assert (last.width, last.height) == (640, 480)  # the file's size, from the first
     rows = bytes(last.planes[0])
     line = last.planes[0].line_size
