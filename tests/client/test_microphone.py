@@ -31,7 +31,7 @@ pcm.tone {{
 
 @pytest.fixture
 def microphone_home(tmp_path: Path) -> dict[str, str]:
-    """The environment of a user whose ALSA has a capture device "tone": 30 s of a
+    """The environment of a user whose ALSA has a capture device "tone": 15 s of a
     660 Hz tone, 16-bit stereo at 48 kHz (what FFmpeg asks ALSA for)."""
     home = tmp_path / "home"
     home.mkdir()
@@ -40,7 +40,7 @@ def microphone_home(tmp_path: Path) -> dict[str, str]:
         "h",
         (
             int(0.3 * 32767 * math.sin(2 * math.pi * TONE_HZ * (n // 2) / RATE))
-            for n in range(30 * RATE * 2)
+            for n in range(15 * RATE * 2)
         ),
     )
     sound.write_bytes(samples.tobytes())
