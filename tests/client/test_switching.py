@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from peercall.client import MediaSource, create_call, join
+from peercall.client import Call, MediaSource, create_call, join
 from tests.client.checks import listen, received_tracks
 from tests.client.films import write_film
 from tests.client.test_screen_share import RED
@@ -18,28 +18,39 @@ from tests.client.test_screen_share import RED
 TIMEOUT = 20
 
 
+async def frames_received(call: Call, kind: str, at_least: int) -> int:
+    """Waits until `call` has decoded `at_least` frames of `kind`; how many it has."""
+    async with asyncio.timeout(TIMEOUT):
+        for _ in itertools.count():
+            stats = call.received.get(kind)
+            if stats is not None and stats.frames >= at_least:
+                return stats.frames
+            await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
 async def record_a_switch(
     server, first: MediaSource, then: MediaSource, path: Path, *, switch_after_s: float
 ) -> list[av.VideoFrame]:
-    """A Python peer sends `first`, then `then` from `switch_after_s` seconds into the
-    call, for 3 s more, as another records it to `path`: the recording's pictures.
-    Both sources are closed."""
+    """A Python peer sends `first`, then `then` once another has received
+    `switch_after_s` seconds of `first` (30 frames a second), as that other one records
+    it to `path`; `then` is received for 2 s (40 frames, a screen's 15 a second
+    included) before it hangs up. The recording's pictures; both sources are closed."""
     link = await create_call(server.url)
     sender = await join(link, media=first)
     recorder = await join(link, record_to=path)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            await sender.wait_connected()
-            await recorder.wait_connected()
-        await asyncio.sleep(switch_after_s)
+        before = await frames_received(recorder, "video", int(30 * switch_after_s))
         sender.switch_media(then)
-        await asyncio.sleep(3)
+        await frames_received(recorder, "video", before + 40)
     finally:
+        received = {kind: stats.frames for kind, stats in recorder.received.items()}
         await recorder.hang_up()
         await sender.hang_up()
         for source in (first, then):
             source.close()
     with av.open(str(path)) as container:
+        assert container.streams.video, f"no video recorded; frames received: {received}"
         return list(container.decode(video=0))
 
 
@@ -56,8 +67,9 @@ async def test_a_recording_of_a_peer_switching_source_runs_on_without_a_gap(serv
     times = [picture.time for picture in pictures]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert max(gaps) < 1, max(gaps)  # no jump at the switch, forwards or back
-    assert 4 < times[-1] - times[0] < 8, times[-1] - times[0]  # the 6 s it lasted
-    assert len(times) > 100  # most of 6 s at 30 frames a second
+    # 3 s of the first, then 40 frames of the second: 4.3 s at 30 frames a second.
+    assert 3.5 < times[-1] - times[0] < 8, times[-1] - times[0]
+    assert len(times) > 100
 
 
 async def test_a_peer_switching_from_the_tone_to_a_films_stereo_sound_is_heard(server, tmp_path):
