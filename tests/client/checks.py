@@ -14,7 +14,7 @@ from typing import TypeVar
 import av
 from aiortc import MediaStreamTrack
 
-from peercall.client import CallEvent, TrackReceived
+from peercall.client import Call, CallEvent, TrackReceived
 
 AUDIO_SAMPLE_RATE = 48_000
 EVENT_TIMEOUT = 20
@@ -101,3 +101,15 @@ def average_colour(frame: av.VideoFrame) -> tuple[int, int, int]:
     count = small.width * small.height
     red, green, blue = (sum(pixels[channel::3]) // count for channel in range(3))
     return red, green, blue
+
+
+async def frames_received(call: Call, kind: str, at_least: int) -> int:
+    """Waits until `call` has decoded `at_least` frames of `kind` from its current
+    peer connection (a new one counts from 0); how many it has."""
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        for _ in itertools.count():
+            stats = call.received.get(kind)
+            if stats is not None and stats.frames >= at_least:
+                return stats.frames
+            await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")

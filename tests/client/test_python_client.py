@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import av
 import pytest
 
 from peercall.client import (
@@ -28,7 +30,7 @@ from peercall.client import (
     create_call,
     join,
 )
-from tests.client.checks import listen, next_event, received_tracks, watch
+from tests.client.checks import frames_received, listen, next_event, received_tracks, watch
 from tests.conftest import ONE_TO_ONE
 from tests.servers import ServerProcess, free_port
 from tests.turn import TurnServer, relay_only_server
@@ -498,6 +500,41 @@ async def test_an_event_stream_its_reader_dropped_holds_no_more_events(
     kept = second.events()  # a stream still held goes on receiving
     await first.send_text("two")
     assert (await next_event(kept, MessageReceived)).text == "two"
+
+
+async def test_a_recording_goes_on_through_a_new_peer_connection(tmp_path, turn):
+    """The relay restarts mid-call: the recorder connects to the sender again, with a
+    new peer connection, and records on (the recording used to end at the break)."""
+    server = relay_only_server(tmp_path, turn)
+    pattern = MediaSource.test_pattern()
+    recording = tmp_path / "call.mp4"
+    try:
+        link = await create_call(server.url)
+        sender = await join(link, media=pattern)
+        recorder = await join(link, record_to=recording)
+        try:
+            await frames_received(recorder, "video", 60)
+            turn.stop()
+            turn.start()  # same address and secret, no allocation left
+            async with asyncio.timeout(20):
+                await recorder.wait_for_state(CallState.RECONNECTING)
+            async with asyncio.timeout(60):
+                await recorder.wait_connected()
+            await frames_received(recorder, "video", 60)  # from the new peer connection
+        finally:
+            await recorder.hang_up()
+            await sender.hang_up()
+    finally:
+        pattern.close()
+        server.stop()
+
+    with av.open(str(recording)) as container:
+        times = [frame.time for frame in container.decode(video=0)]
+    assert all(a < b for a, b in itertools.pairwise(times))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    break_at = gaps.index(max(gaps))
+    assert max(gaps) > 3, max(gaps)  # the break, as long as it lasted (in seconds)
+    assert len(times[break_at + 1 :]) >= 50, len(times[break_at + 1 :])  # and after it
 
 
 async def test_python_clients_connect_again_when_their_path_is_gone(tmp_path, turn, calls):

@@ -10,23 +10,12 @@ from pathlib import Path
 import av
 import pytest
 
-from peercall.client import Call, MediaSource, create_call, join
-from tests.client.checks import listen, received_tracks
+from peercall.client import MediaSource, create_call, join
+from tests.client.checks import frames_received, listen, received_tracks
 from tests.client.films import write_film
 from tests.client.test_screen_share import RED
 
 TIMEOUT = 20
-
-
-async def frames_received(call: Call, kind: str, at_least: int) -> int:
-    """Waits until `call` has decoded `at_least` frames of `kind`; how many it has."""
-    async with asyncio.timeout(TIMEOUT):
-        for _ in itertools.count():
-            stats = call.received.get(kind)
-            if stats is not None and stats.frames >= at_least:
-                return stats.frames
-            await asyncio.sleep(0.05)
-    raise AssertionError("unreachable")
 
 
 async def record_a_switch(

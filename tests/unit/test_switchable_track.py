@@ -9,6 +9,7 @@ import pytest
 from aiortc import MediaStreamTrack
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamError
 
 from peercall.client.media import TestPatternVideo as Bars  # not a test class
 from peercall.client.media import ToneAudio
@@ -137,6 +138,27 @@ async def test_sound_of_another_shape_is_sent_in_the_shape_of_the_first():
     assert sum(frame.samples for frame in frames) == pytest.approx(
         20 * 1024 * 48_000 / 44_100, rel=0.1
     )
+
+
+async def test_a_track_that_outlives_its_sources_waits_for_the_next_one():
+    """As a recording follows its peer to a new peer connection."""
+    first = Bars()
+    followed = SwitchableTrack(first, outlives_its_sources=True)
+    last = await followed.recv()
+    first.stop()  # the old peer connection's track ends
+    waiting = asyncio.ensure_future(followed.recv())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    assert followed.readyState == "live"
+    second = Bars()
+    followed.replace_source(second)
+    assert seconds(await waiting) > seconds(last)  # its times go on
+    second.stop()
+    waiting = asyncio.ensure_future(followed.recv())
+    await asyncio.sleep(0.1)
+    followed.stop()  # the recording ends while it waits for another
+    with pytest.raises(MediaStreamError):
+        await waiting
 
 
 def test_a_source_of_another_kind_or_after_the_end_is_refused():

@@ -16,6 +16,7 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamError
 
 from peercall.client.media import MediaError
+from peercall.client.sending import SwitchableTrack
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +128,27 @@ class Recorder:
         self.peer_id: str | None = None
         self.started = False
         self._stopped = False
+        self._inputs: dict[str, SwitchableTrack] = {}  # by kind
 
     def add_track(self, peer_id: str, track: MediaStreamTrack) -> bool:
-        """Adds a track of `peer_id` (the first peer to send one is the one recorded)."""
-        if self.started or self.peer_id not in (None, peer_id):
+        """Adds a track of `peer_id` (the first peer to send one is the one recorded).
+        The same peer's track of a kind recorded already is followed in place of the
+        last one: aiortc cannot restart ICE, so after a network change the call
+        connects to them again with a new peer connection, and the recording stopped
+        there. It goes on instead, with its times: the gap lasts as long as it did."""
+        if self.peer_id not in (None, peer_id):
+            return False
+        followed = self._inputs.get(track.kind)
+        if followed is not None:
+            followed.replace_source(track)
+            return True
+        if self.started:  # the file's streams are written: none can be added
+            logger.warning("%s came after the recording started: not recorded", track.kind)
             return False
         self.peer_id = peer_id
-        self._recorder.addTrack(RecordableVideo(track) if track.kind == "video" else track)
+        followed = SwitchableTrack(track, outlives_its_sources=True)
+        self._inputs[track.kind] = followed
+        self._recorder.addTrack(RecordableVideo(followed) if track.kind == "video" else followed)
         return True
 
     async def start(self) -> None:
@@ -148,3 +163,5 @@ class Recorder:
         self._stopped = True
         with contextlib.suppress(av.FFmpegError, OSError):
             await self._recorder.stop()
+        for followed in self._inputs.values():
+            followed.stop()

@@ -6,6 +6,7 @@ breaks it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
@@ -27,12 +28,16 @@ class SwitchableTrack(MediaStreamTrack):
     camera, as a browser's replaceTrack). The peer connections keep their senders:
     nothing is renegotiated."""
 
-    def __init__(self, source: MediaStreamTrack) -> None:
+    def __init__(self, source: MediaStreamTrack, *, outlives_its_sources: bool = False) -> None:
+        """`outlives_its_sources`: a source that ends does not end this track, whose
+        `recv` then waits for the next one (`replace_source`) until it is stopped."""
         super().__init__()
         self.kind = source.kind
         self.enabled = True
         self._source = source
-        source.on("ended", self.stop)
+        self._outlives_its_sources = outlives_its_sources
+        self._source_replaced = asyncio.Event()
+        self._end_with(source)
         # Seconds added to the source's frame times, so that what is sent goes on in
         # time from one source to the next (see `_continue_times`).
         self._time_shift = Fraction(0)
@@ -55,14 +60,26 @@ class SwitchableTrack(MediaStreamTrack):
         with contextlib.suppress(KeyError):
             self._source.remove_listener("ended", self.stop)
         self._source = source
-        source.on("ended", self.stop)
+        self._source_replaced.set()
+        self._end_with(source)
+
+    def _end_with(self, source: MediaStreamTrack) -> None:
+        if not self._outlives_its_sources:
+            source.on("ended", self.stop)
 
     async def recv(self) -> av.AudioFrame | av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
         while not self._ready:
             source = self._source  # may be replaced while its frame is awaited
-            for frame in self._in_sent_shape(await source.recv(), source):
+            try:
+                received = await source.recv()
+            except MediaStreamError:
+                if not self._outlives_its_sources:
+                    raise
+                await self._next_source_after(source)
+                continue
+            for frame in self._in_sent_shape(received, source):
                 self._continue_times(frame, source)
                 self._ready.append(frame)
         frame = self._ready.popleft()
@@ -118,11 +135,23 @@ class SwitchableTrack(MediaStreamTrack):
         frame.pts = math.ceil(at / frame.time_base)
         self._last_sent = (at, now)
 
+    async def _next_source_after(self, ended: MediaStreamTrack) -> None:
+        """Waits until a source replaces `ended`; raises MediaStreamError if this track
+        is stopped first."""
+        while self._source is ended:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._source_replaced.clear()
+            await self._source_replaced.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+
     def stop(self) -> None:
         # The source may outlive the call (a MediaSource used for the next one too).
         with contextlib.suppress(KeyError):  # stopped already
             self._source.remove_listener("ended", self.stop)
         super().stop()
+        self._source_replaced.set()  # a recv waiting for another source: it is over
 
 
 def sends_its_own(track: MediaStreamTrack | None) -> bool:
