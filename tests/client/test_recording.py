@@ -11,6 +11,7 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from peercall.client.media import ToneAudio
 from peercall.client.receiving import Recorder
 
 CLOCK = Fraction(1, 90_000)  # RTP's video clock, as received frames are stamped
@@ -62,3 +63,29 @@ async def test_pictures_with_jittering_times_make_a_whole_file(tmp_path):
     assert all(a < b for a, b in itertools.pairwise(times))
     assert 2.5 < times[-1] - times[0] < 3.1  # the three seconds they span
     assert len(frames) >= 45  # one at most per 30th: one of each pair at least
+
+
+class LatePictures(Pictures):
+    """The first picture a second after the sound: a key frame that took its time."""
+
+    async def recv(self) -> av.VideoFrame:
+        if self._at_ms == 0:
+            await asyncio.sleep(1)
+        return await super().recv()
+
+
+async def test_a_picture_that_comes_after_the_sound_is_recorded_too(tmp_path):
+    sound = ToneAudio()
+    pictures = LatePictures(60, gaps_ms=[33, 34])
+    ended = asyncio.Event()
+    pictures.on("ended", ended.set)
+    recorder = Recorder(tmp_path / "call.mp4")
+    assert recorder.add_track("someone", sound)
+    assert recorder.add_track("someone", pictures)
+    await recorder.start()
+    await asyncio.wait_for(ended.wait(), 30)
+    await recorder.stop()
+    sound.stop()
+    with av.open(str(tmp_path / "call.mp4")) as container:
+        assert container.streams.audio
+        assert len(list(container.decode(video=0))) >= 55

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import logging
@@ -21,6 +22,7 @@ from peercall.client.sending import SwitchableTrack
 logger = logging.getLogger(__name__)
 
 RECORDING_FRAME_RATE = 30  # the video stream aiortc's MediaRecorder opens
+FIRST_PICTURE_WAIT_SECONDS = 10.0  # before a recording starts with sound only
 
 
 @dataclass
@@ -69,8 +71,20 @@ class RecordableVideo(MediaStreamTrack):
         self._size: tuple[int, int] | None = None
         self._fitting: tuple[tuple[int, int, str], av.filter.Graph] | None = None
         self._last_tick: int | None = None
+        self._held: av.VideoFrame | None = None  # read ahead (`read_first`), not yet given
+
+    async def read_first(self) -> None:
+        """Reads the first picture ahead, for the next `recv`. The recorder writes the
+        file's header at its first packet, audio or video; a video stream whose first
+        picture had not come by then (a key frame takes longer than sound) had no size,
+        and the file came out with no video at all (seen in 2 CI runs of 6)."""
+        if self._held is None:
+            self._held = await self.recv()
 
     async def recv(self) -> av.VideoFrame:
+        if self._held is not None:
+            held, self._held = self._held, None
+            return held
         while True:
             frame: av.VideoFrame = await self._source.recv()
             if frame.pts is None or frame.time_base is None:
@@ -129,6 +143,7 @@ class Recorder:
         self.started = False
         self._stopped = False
         self._inputs: dict[str, SwitchableTrack] = {}  # by kind
+        self._video: RecordableVideo | None = None
 
     def add_track(self, peer_id: str, track: MediaStreamTrack) -> bool:
         """Adds a track of `peer_id` (the first peer to send one is the one recorded).
@@ -148,12 +163,21 @@ class Recorder:
         self.peer_id = peer_id
         followed = SwitchableTrack(track, outlives_its_sources=True)
         self._inputs[track.kind] = followed
-        self._recorder.addTrack(RecordableVideo(followed) if track.kind == "video" else followed)
+        if track.kind == "video":
+            self._video = RecordableVideo(followed)
+            self._recorder.addTrack(self._video)
+        else:
+            self._recorder.addTrack(followed)
         return True
 
     async def start(self) -> None:
         if not self.started and self.peer_id is not None:
             self.started = True
+            if self._video is not None:
+                # Sound alone, if no picture comes (a camera sending nothing).
+                with contextlib.suppress(TimeoutError, MediaStreamError):
+                    async with asyncio.timeout(FIRST_PICTURE_WAIT_SECONDS):
+                        await self._video.read_first()
             await self._recorder.start()
 
     async def stop(self) -> None:
