@@ -1,5 +1,7 @@
-"""What the Python client records (`join(record_to=...)`, `--record`): pictures as
-they come from a real peer, through aiortc's recorder into a file FFmpeg reads."""
+"""What the Python client records (`join(record_to=...)`, `--record`): pictures
+stamped as aiortc's receiver stamps them (RTP's clock), given to the client's
+`Recorder`, through aiortc's recorder into a file FFmpeg reads. Recordings of a real
+peer are in test_switching.py and test_python_client.py."""
 
 from __future__ import annotations
 
