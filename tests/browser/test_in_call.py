@@ -196,6 +196,7 @@ def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page
     expect(viewer.get_by_text("Their camera is off")).to_be_visible()
     # Off means off: no camera track left running on the sender's page.
     expect(sender.get_by_label("Your camera", exact=True)).to_have_js_property("srcObject", None)
+    expect(sender.locator(".local").get_by_text("Camera off")).to_be_visible()  # not a black box
 
     sender.get_by_role("button", name="Camera on").click()
     expect(viewer.get_by_text("Their camera is off")).to_be_hidden()
@@ -203,6 +204,7 @@ def test_camera_off_stops_the_camera_and_the_other_side_sees_it(server, new_page
     assert (
         presented_frames(sender.get_by_label("Your camera", exact=True), more_than=5)["count"] > 5
     )
+    expect(sender.locator(".local").get_by_text("Camera off")).to_be_hidden()
 
 
 def test_a_camera_and_microphone_that_stop_mid_call_show_as_off_on_both_sides_and_come_back(

@@ -16,6 +16,22 @@ def box(page: Page, name: str, role: str | None = None) -> dict[str, float]:
     return found
 
 
+CALL_BUTTONS = ("Hang up", "Mute", "Camera off", "Switch camera")
+
+
+def assert_in_sight_above_the_controls(page: Page, found: dict[str, float], what: str) -> None:
+    """`found` (a bounding box) is on the screen, wholly, and not under the call's
+    buttons along the bottom: what the page says must be read without scrolling."""
+    height = page.viewport_size["height"] if page.viewport_size else 0
+    buttons = [page.get_by_role("button", name=name, exact=True) for name in CALL_BUTTONS]
+    controls_top = min(box(page, name, role="button")["y"] for name, button in
+                       zip(CALL_BUTTONS, buttons, strict=True) if button.is_visible())
+    assert found["y"] >= 0, f"{what} is above the screen"
+    assert found["y"] + found["height"] <= min(height, controls_top), (
+        f"{what} ends at {found['y'] + found['height']}px, under the controls at {controls_top}px"
+    )
+
+
 def test_on_a_360_px_phone_the_call_fills_the_screen_with_controls_at_hand(server, new_page):
     laptop, phone = new_page(), new_page(phone=True)
     join_call(phone, start_call(laptop, server))
@@ -31,13 +47,36 @@ def test_on_a_360_px_phone_the_call_fills_the_screen_with_controls_at_hand(serve
     assert own["width"] < width * 0.4  # a corner picture, over the other person
     assert remote["x"] <= own["x"] <= remote["x"] + remote["width"]
 
-    for name in ("Hang up", "Mute", "Camera off", "Switch camera"):
+    for name in CALL_BUTTONS:
         button = box(phone, name, role="button")
         assert button["height"] >= 44, name  # a finger-sized target
         assert button["x"] >= 0, name
         assert button["x"] + button["width"] <= width, name
         assert button["y"] + button["height"] <= height, f"{name} is below the screen"
+    # The call's state (connected, reconnecting, ended) is read at a glance.
+    found = status(phone).bounding_box()
+    assert found, "the status is not shown"
+    assert_in_sight_above_the_controls(phone, found, "the status")
     assert_receives_video(phone)
+
+
+def test_on_a_phone_a_notice_about_its_camera_is_in_sight_with_the_status(server, new_page):
+    laptop, phone = new_page(), new_page(phone=True, no_camera=True)
+    join_call(phone, start_call(laptop, server))
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+    notice = phone.get_by_role("alert")
+    expect(notice).to_contain_text("No camera was found")
+    expect(phone.locator(".local").get_by_text("No camera")).to_be_visible()  # not a black box
+    for what, locator in (("the notice", notice), ("the status", status(phone))):
+        found = locator.bounding_box()
+        assert found, f"{what} is not shown"
+        assert_in_sight_above_the_controls(phone, found, what)
+    # Join was pressed low on a page made longer by the notice: the call starts at
+    # the top of the screen all the same.
+    assert phone.evaluate("window.scrollY") == 0
+    remote = box(phone, "Remote video")
+    assert remote["y"] == 0
+    assert remote["height"] > phone.viewport_size["height"] / 2  # still most of it
 
 
 def test_on_a_laptop_the_videos_are_side_by_side(server, new_page):

@@ -60,6 +60,7 @@ export class CallView {
     this.speaker = byId("speaker");
     this.speakerField = byId("speaker-field");
     this.localVideo = byId("local-video");
+    this.localCaption = byId("local-caption");
     this.tiles = new RemoteTiles({
       grid: byId("tiles"),
       placeholder: byId("waiting-tile"),
@@ -180,7 +181,11 @@ export class CallView {
 
   /** Which buttons make sense: "home", "invited", "in-call" or "out-of-call". */
   showControls(mode) {
+    const entering = mode === "in-call" && document.body.dataset.mode !== "in-call";
     document.body.dataset.mode = mode;
+    // Join may have been pressed low on a long page (a phone's, with a notice): the
+    // call starts with its videos at the top of the screen, not scrolled past.
+    if (entering) window.scrollTo(0, 0);
     this.newCallButton.hidden = !(mode === "home" || mode === "out-of-call");
     this.joinButton.hidden = !(mode === "invited" || mode === "out-of-call");
     this.hangUpButton.hidden = mode !== "in-call";
@@ -216,6 +221,8 @@ export class CallView {
     showToggle(this.cameraButton, cameraOff ? "Camera on" : "Camera off", cameraOff);
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
+    // Said over the preview when it has no picture, rather than a black box.
+    this.localCaption.textContent = cameraOff ? "Camera off" : "No camera";
   }
 
   // "Raise hand" is for group calls (two others or more): in a call of two it would
@@ -286,6 +293,7 @@ export class CallView {
 
   showLocalStream(stream) {
     this.localVideo.srcObject = stream;
+    this.localCaption.hidden = stream !== null;
   }
 
   /** The name others see: what was typed, kept for next time on this device. */
