@@ -23,7 +23,7 @@ def assert_in_sight_above_the_controls(page: Page, found: dict[str, float], what
     """`found` (a bounding box) is on the screen, wholly, and not under the call's
     buttons along the bottom: what the page says must be read without scrolling."""
     height = page.viewport_size["height"] if page.viewport_size else 0
-    shown = [name for name in CALL_BUTTONS if page.get_by_role("button", name=name).is_visible()]
+    shown = [n for n in CALL_BUTTONS if page.get_by_role("button", name=n, exact=True).is_visible()]
     controls_top = min(box(page, name, role="button")["y"] for name in shown)
     assert found["y"] >= 0, f"{what} is above the screen"
     assert found["y"] + found["height"] <= min(height, controls_top), (
