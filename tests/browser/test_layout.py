@@ -2,7 +2,7 @@
 
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.test_call import assert_receives_video, join_call, start_call, status
 
@@ -16,19 +16,47 @@ def box(page: Page, name: str, role: str | None = None) -> dict[str, float]:
     return found
 
 
+def shown_box(locator: Locator, what: str) -> dict[str, float]:
+    found = locator.bounding_box()
+    assert found, f"{what} is not shown"
+    return found
+
+
 CALL_BUTTONS = ("Hang up", "Mute", "Camera off", "Switch camera")
 
 
+def assert_on_screen(page: Page, found: dict[str, float], what: str) -> None:
+    """`found` (a bounding box) is wholly on the screen: seen without scrolling."""
+    assert page.viewport_size
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    assert found["x"] >= 0, f"{what} starts left of the screen"
+    assert found["x"] + found["width"] <= width, f"{what} goes past the right of the screen"
+    assert found["y"] >= 0, f"{what} is above the screen"
+    assert found["y"] + found["height"] <= height, f"{what} goes below the screen"
+
+
+def assert_at_hand(page: Page) -> None:
+    """The call's buttons wholly on the screen, finger-sized."""
+    for name in CALL_BUTTONS:
+        button = box(page, name, role="button")
+        assert button["height"] >= 44, name
+        assert_on_screen(page, button, name)
+
+
 def assert_in_sight_above_the_controls(page: Page, found: dict[str, float], what: str) -> None:
-    """`found` (a bounding box) is on the screen, wholly, and not under the call's
-    buttons along the bottom: what the page says must be read without scrolling."""
-    height = page.viewport_size["height"] if page.viewport_size else 0
+    """On the screen, and not under the call's buttons along the bottom: what the
+    page says must be read without scrolling."""
+    assert_on_screen(page, found, what)
     shown = [n for n in CALL_BUTTONS if page.get_by_role("button", name=n, exact=True).is_visible()]
     controls_top = min(box(page, name, role="button")["y"] for name in shown)
-    assert found["y"] >= 0, f"{what} is above the screen"
-    assert found["y"] + found["height"] <= min(height, controls_top), (
+    assert found["y"] + found["height"] <= controls_top, (
         f"{what} ends at {found['y'] + found['height']}px, under the controls at {controls_top}px"
     )
+
+
+def assert_no_sideways_scrolling(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow}px of sideways scrolling"
 
 
 def test_on_a_360_px_phone_the_call_fills_the_screen_with_controls_at_hand(server, new_page):
@@ -37,25 +65,16 @@ def test_on_a_360_px_phone_the_call_fills_the_screen_with_controls_at_hand(serve
     expect(status(phone)).to_have_text("Connected", timeout=20_000)
     width, height = 360, 740
 
-    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{overflow}px of sideways scrolling"
+    assert_no_sideways_scrolling(phone)
     remote = box(phone, "Remote video")
     assert remote["width"] >= width - 1  # edge to edge
     assert remote["height"] > height / 2
     own = box(phone, "Your camera")
     assert own["width"] < width * 0.4  # a corner picture, over the other person
     assert remote["x"] <= own["x"] <= remote["x"] + remote["width"]
-
-    for name in CALL_BUTTONS:
-        button = box(phone, name, role="button")
-        assert button["height"] >= 44, name  # a finger-sized target
-        assert button["x"] >= 0, name
-        assert button["x"] + button["width"] <= width, name
-        assert button["y"] + button["height"] <= height, f"{name} is below the screen"
+    assert_at_hand(phone)
     # The call's state (connected, reconnecting, ended) is read at a glance.
-    found = status(phone).bounding_box()
-    assert found, "the status is not shown"
-    assert_in_sight_above_the_controls(phone, found, "the status")
+    assert_in_sight_above_the_controls(phone, shown_box(status(phone), "the status"), "the status")
     assert_receives_video(phone)
 
 
@@ -67,15 +86,50 @@ def test_on_a_phone_a_notice_about_its_camera_is_in_sight_with_the_status(server
     expect(notice).to_contain_text("No camera was found")
     expect(phone.locator(".local").get_by_text("No camera")).to_be_visible()  # not a black box
     for what, locator in (("the notice", notice), ("the status", status(phone))):
-        found = locator.bounding_box()
-        assert found, f"{what} is not shown"
-        assert_in_sight_above_the_controls(phone, found, what)
+        assert_in_sight_above_the_controls(phone, shown_box(locator, what), what)
     # Join was pressed low on a page made longer by the notice: the call starts at
     # the top of the screen all the same.
     assert phone.evaluate("window.scrollY") == 0
     remote = box(phone, "Remote video")
     assert remote["y"] == 0
     assert remote["height"] > phone.viewport_size["height"] / 2  # still most of it
+
+    phone.set_viewport_size({"width": 740, "height": 360})  # held sideways
+    for what, locator in (("the notice", notice), ("the status", status(phone))):
+        assert_on_screen(phone, shown_box(locator, what), what)
+    found = shown_box(notice, "the notice")
+    assert found["x"] + found["width"] <= box(phone, "Hang up", role="button")["x"], (
+        "the notice is over the buttons"
+    )
+
+
+def test_a_phone_turned_sideways_mid_call_keeps_the_picture_whole_and_the_controls_at_hand(
+    server, new_page
+):
+    laptop, phone = new_page(), new_page(phone=True)
+    join_call(phone, start_call(laptop, server))
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+    width, height = 740, 360
+    phone.set_viewport_size({"width": width, "height": height})
+
+    assert_no_sideways_scrolling(phone)
+    remote = box(phone, "Remote video")
+    assert remote["y"] == 0, remote  # top to bottom
+    assert remote["height"] >= height - 1, remote
+    assert remote["width"] > width / 2, remote
+    own = box(phone, "Your camera")
+    assert own["width"] < width * 0.3  # a corner picture, over the other person
+    assert remote["x"] <= own["x"]
+    assert own["x"] + own["width"] <= remote["x"] + remote["width"]
+    assert_at_hand(phone)
+    for name in CALL_BUTTONS:  # beside the picture, not over it
+        assert box(phone, name, role="button")["x"] >= remote["x"] + remote["width"], name
+    assert_on_screen(phone, shown_box(status(phone), "the status"), "the status")
+    assert_receives_video(phone)
+
+    phone.set_viewport_size({"width": height, "height": width})  # upright again
+    assert box(phone, "Remote video")["width"] >= height - 1
+    assert_at_hand(phone)
 
 
 def test_on_a_laptop_the_videos_are_side_by_side(server, new_page):
