@@ -96,19 +96,24 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         self_signed_ok: bool = False,
         phone_autoplay: bool = False,
         withdrawable_permissions: bool = False,
+        only_allowed: tuple[str, ...] | None = None,
     ) -> Page:
         """`withdrawable_permissions`: camera and microphone allowed by the context
         rather than by a fake prompt, so that `page.context.clear_permissions()`
-        withdraws them and ends the page's tracks, as a device unplugged mid-call."""
+        withdraws them and ends the page's tracks, as a device unplugged mid-call.
+        `only_allowed`: the permissions the person gave ("camera", "microphone"); the
+        others are refused, as when one is blocked in the browser's prompt."""
         size = PHONE if phone else {"viewport": {"width": 1280, "height": 800}}
         # As a person does once: accept peercall's self-signed certificate.
         size = {**size, "ignore_https_errors": self_signed_ok}
-        if camera_denied or withdrawable_permissions:
+        if camera_denied or withdrawable_permissions or only_allowed is not None:
             # The other browsers are launched only by the tests that need them.
             denying_browser: Browser = request.getfixturevalue("denying_browser")
             context = denying_browser.new_context(**size)
             if withdrawable_permissions:
                 context.grant_permissions(["camera", "microphone"])
+            elif only_allowed:
+                context.grant_permissions(list(only_allowed))
         else:
             chosen = browser
             if no_camera:

@@ -185,12 +185,51 @@ def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, n
     link = start_call(host, server)
     guest.goto(link)
     expect(guest.get_by_role("alert")).to_contain_text("denied")
+    for kind in ("Camera", "Microphone"):
+        expect(guest.get_by_role("combobox", name=kind, exact=True)).to_have_text("Not allowed")
     expect(status(guest)).to_have_text("Ready to join")
     guest.get_by_role("button", name="Join").click()
     expect(status(guest)).to_have_text("Connected", timeout=20_000)
     expect(status(host)).to_have_text("Connected", timeout=20_000)
     assert_receives_video(guest)
     assert sound_heard(guest.get_by_label("Remote video")) > HEARD
+
+
+def test_someone_who_blocks_only_the_microphone_is_seen_and_told_why(server, new_page):
+    host = new_page()
+    guest = new_page(only_allowed=("camera",))
+    link = start_call(host, server)
+    guest.goto(link)
+    # Not "access was denied" for both: the camera it allowed is used.
+    expect(guest.get_by_role("alert")).to_contain_text("Microphone access was denied")
+    microphones = guest.get_by_role("combobox", name="Microphone", exact=True)
+    expect(microphones).to_be_disabled()
+    expect(microphones).to_have_text("Not allowed")  # not "None found": there is one
+    expect(guest.get_by_role("combobox", name="Camera", exact=True)).to_be_enabled()
+    assert presented_frames(guest.get_by_label("Your camera", exact=True), 3)["count"] > 3
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    assert_receives_video(host)  # the guest is seen
+    assert_receives_video(guest)
+    expect(host.get_by_text("Their microphone is muted")).to_be_visible()
+
+
+def test_someone_who_blocks_only_the_camera_is_heard_and_told_why(server, new_page):
+    host = new_page()
+    guest = new_page(only_allowed=("microphone",))
+    link = start_call(host, server)
+    guest.goto(link)
+    expect(guest.get_by_role("alert")).to_contain_text("Camera access was denied")
+    cameras = guest.get_by_role("combobox", name="Camera", exact=True)
+    expect(cameras).to_be_disabled()
+    expect(cameras).to_have_text("Not allowed")
+    expect(guest.locator(".local").get_by_text("Camera not allowed")).to_be_visible()
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    assert sound_heard(host.get_by_label("Remote video")) > HEARD  # the guest is heard
+    assert_receives_video(guest)
 
 
 def test_a_page_on_plain_http_from_another_address_sees_hears_chats_and_sends_files(

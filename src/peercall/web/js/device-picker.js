@@ -52,8 +52,13 @@ export class DevicePicker {
   async refresh() {
     const { cameras, microphones, speakers } = await listDevices();
     const { view, media } = this;
-    view.fillDeviceList(view.camera, cameras, media.cameraDeviceId);
-    view.fillDeviceList(view.microphone, microphones, media.microphoneDeviceId);
+    view.fillDeviceList(view.camera, cameras, media.cameraDeviceId, media.denied.has("video"));
+    view.fillDeviceList(
+      view.microphone,
+      microphones,
+      media.microphoneDeviceId,
+      media.denied.has("audio"),
+    );
     view.showSpeakers(speakers, view.tiles.speakerId);
     await this.#followSpeaker(speakers);
     view.showMediaOptions({ cameras: cameras.length, canShareScreen: media.canShareScreen });

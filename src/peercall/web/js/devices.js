@@ -7,6 +7,8 @@ const INSECURE = "This page is not secure (no HTTPS), so the browser gives it no
 const NONE = "No camera or microphone was found. You can still see and hear the other person.";
 const NO_CAMERA = "No camera was found: the other person will hear you but not see you.";
 const NO_MICROPHONE = "No microphone was found: the other person will see you but not hear you.";
+const CAMERA_DENIED = "Camera access was denied: the other person will hear you but not see you. Allow it in the browser's site settings to be seen.";
+const MICROPHONE_DENIED = "Microphone access was denied: the other person will see you but not hear you. Allow it in the browser's site settings to be heard.";
 
 /** The getUserMedia constraint for one device: that one exactly, or any (no id). */
 export function deviceConstraint(deviceId) {
@@ -20,10 +22,11 @@ export function accessDenied(error) {
 
 /**
  * Opens the chosen camera and microphone, or whichever of them works.
- * Resolves with { stream (possibly null), notice (text to show, or null) }.
+ * Resolves with { stream (possibly null), notice (text to show, or null), denied (the
+ * kinds, "video" and "audio", whose access was refused) }.
  */
 export async function openLocalMedia({ cameraId, microphoneId } = {}) {
-  if (!navigator.mediaDevices?.getUserMedia) return { stream: null, notice: INSECURE };
+  if (!navigator.mediaDevices?.getUserMedia) return { stream: null, notice: INSECURE, denied: [] };
   const video = deviceConstraint(cameraId);
   const audio = deviceConstraint(microphoneId);
   const attempts = [
@@ -35,17 +38,50 @@ export async function openLocalMedia({ cameraId, microphoneId } = {}) {
   for (const { constraints, notice } of attempts) {
     try {
       const stream = await navigator.mediaDevices.getUserMedia(constraints);
-      return { stream, notice };
+      return { stream, notice, denied: [] };
     } catch (error) {
       firstError ??= error;
-      if (accessDenied(error)) {
-        return { stream: null, notice: DENIED };
-      }
-      if (error.name === "NotReadableError") return { stream: null, notice: IN_USE };
+      if (accessDenied(error)) return openWhatIsAllowed({ video, audio });
+      if (error.name === "NotReadableError") return { stream: null, notice: IN_USE, denied: [] };
     }
   }
   console.warn("peercall: no local media", firstError);
-  return { stream: null, notice: NONE };
+  return { stream: null, notice: NONE, denied: [] };
+}
+
+/**
+ * After a refusal: one of the two may be allowed on its own (a person who let the page
+ * use the camera and blocked the microphone is seen, not heard). Only a kind the
+ * browser says is granted is asked for again, so that a refusal or a prompt closed is
+ * never followed by another prompt.
+ */
+async function openWhatIsAllowed({ video, audio }) {
+  const [camera, microphone] = await Promise.all([granted("camera"), granted("microphone")]);
+  const alone =
+    camera && !microphone
+      ? { constraints: { video }, notice: MICROPHONE_DENIED, denied: ["audio"] }
+      : microphone && !camera
+        ? { constraints: { audio }, notice: CAMERA_DENIED, denied: ["video"] }
+        : null;
+  if (alone) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(alone.constraints);
+      return { stream, notice: alone.notice, denied: alone.denied };
+    } catch (error) {
+      console.warn("peercall: cannot open what is allowed", error);
+    }
+  }
+  return { stream: null, notice: DENIED, denied: ["video", "audio"] };
+}
+
+/** Whether the browser says the page may use `name` ("camera", "microphone") without
+ * asking; false where it cannot say (no Permissions API, or not for that name). */
+async function granted(name) {
+  try {
+    return (await navigator.permissions.query({ name })).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -37,6 +37,7 @@ export class LocalMedia extends EventTarget {
     this.muted = false;
     this.cameraOff = false;
     this.notice = null;
+    this.denied = new Set(); // "video", "audio": kinds whose access was refused
   }
 
   /** The tracks to send now, by kind (null: send nothing of that kind). */
@@ -82,8 +83,9 @@ export class LocalMedia extends EventTarget {
   async open({ cameraId, microphoneId } = {}) {
     // Stop first: a phone cannot open another camera while one runs.
     for (const track of [this.#camera, this.#microphone]) track?.stop();
-    const { stream, notice } = await openLocalMedia({ cameraId, microphoneId });
+    const { stream, notice, denied } = await openLocalMedia({ cameraId, microphoneId });
     this.notice = notice;
+    this.denied = new Set(denied);
     this.#lost.clear();
     this.#cameraId = this.#microphoneId = null;
     this.#useCamera(stream?.getVideoTracks()[0] ?? null);
@@ -208,6 +210,7 @@ export class LocalMedia extends EventTarget {
   #useCamera(track) {
     this.#camera = track;
     if (track) this.#cameraId = this.cameraDeviceId;
+    if (track) this.denied.delete("video");
     track?.addEventListener("ended", () => this.#stoppedByItself("video", track));
   }
 
@@ -215,6 +218,7 @@ export class LocalMedia extends EventTarget {
     this.#microphone = track;
     this.#soundMix?.useMicrophone(track);
     if (track) this.#microphoneId = this.microphoneDeviceId;
+    if (track) this.denied.delete("audio");
     track?.addEventListener("ended", () => this.#stoppedByItself("audio", track));
   }
 

@@ -216,13 +216,17 @@ export class CallView {
   }
 
   /** The button names say what a press does: "Mute" while sound goes out, etc. */
-  showMediaState({ muted, cameraOff, sharingScreen }) {
+  showMediaState({ muted, cameraOff, sharingScreen, denied }) {
     showToggle(this.muteButton, muted ? "Unmute" : "Mute", muted);
     showToggle(this.cameraButton, cameraOff ? "Camera on" : "Camera off", cameraOff);
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
     // Said over the preview when it has no picture, rather than a black box.
-    this.localCaption.textContent = cameraOff ? "Camera off" : "No camera";
+    this.localCaption.textContent = cameraOff
+      ? "Camera off"
+      : denied.has("video")
+        ? "Camera not allowed"
+        : "No camera";
   }
 
   // "Raise hand" is for group calls (two others or more): in a call of two it would
@@ -261,7 +265,8 @@ export class CallView {
     this.callQr.hidden = false;
   }
 
-  fillDeviceList(select, devices, selectedId) {
+  /** `denied`: access to this kind was refused (the browser then lists none of it). */
+  fillDeviceList(select, devices, selectedId, denied = false) {
     const options = devices.map(({ id, label }) => {
       const option = document.createElement("option");
       option.value = id;
@@ -272,7 +277,7 @@ export class CallView {
     if (options.length === 0) {
       const none = document.createElement("option");
       none.value = "";
-      none.textContent = "None found";
+      none.textContent = denied ? "Not allowed" : "None found";
       options.push(none);
     }
     select.replaceChildren(...options);
