@@ -232,6 +232,32 @@ def test_someone_who_blocks_only_the_camera_is_heard_and_told_why(server, new_pa
     assert_receives_video(guest)
 
 
+# The camera held by another application (its call, on Windows or a phone): the
+# browser can open it but not start it. Headless Chromium's fake camera is never busy.
+CAMERA_IN_USE = """
+const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (constraints) =>
+  constraints?.video
+    ? Promise.reject(new DOMException("Could not start video source", "NotReadableError"))
+    : open(constraints);
+"""
+
+
+def test_a_camera_in_use_by_another_app_leaves_the_microphone_to_the_call(server, new_page):
+    host, guest = new_page(), new_page()
+    guest.add_init_script(CAMERA_IN_USE)
+    link = start_call(host, server)
+    guest.goto(link)
+    expect(guest.get_by_role("alert")).to_contain_text(
+        "Your camera is being used by another application: the other person will hear you"
+    )
+    guest.get_by_role("button", name="Join").click()
+    expect(status(guest)).to_have_text("Connected", timeout=20_000)
+    expect(status(host)).to_have_text("Connected", timeout=20_000)
+    assert sound_heard(host.get_by_label("Remote video")) > HEARD  # the guest is heard
+    assert_receives_video(guest)
+
+
 def test_a_page_on_plain_http_from_another_address_sees_hears_chats_and_sends_files(
     server, new_page
 ):

@@ -2,7 +2,9 @@
 // telling the person in plain words what did not work.
 
 const DENIED = "Camera and microphone access was denied. You can still join and see and hear the other person; allow access in the browser's site settings to be seen and heard.";
-const IN_USE = "Your camera or microphone is being used by another application.";
+const IN_USE = "Your camera and microphone are being used by another application. You can still see and hear the other person.";
+const CAMERA_IN_USE = "Your camera is being used by another application: the other person will hear you but not see you.";
+const MICROPHONE_IN_USE = "Your microphone is being used by another application: the other person will see you but not hear you.";
 const INSECURE = "This page is not secure (no HTTPS), so the browser gives it no camera or microphone. You can still see and hear the other person.";
 const NONE = "No camera or microphone was found. You can still see and hear the other person.";
 const NO_CAMERA = "No camera was found: the other person will hear you but not see you.";
@@ -29,24 +31,35 @@ export async function openLocalMedia({ cameraId, microphoneId } = {}) {
   if (!navigator.mediaDevices?.getUserMedia) return { stream: null, notice: INSECURE, denied: [] };
   const video = deviceConstraint(cameraId);
   const audio = deviceConstraint(microphoneId);
+  // Both; else one alone, the other missing or held by another application (a camera
+  // in another app's call still leaves the microphone to this one).
   const attempts = [
-    { constraints: { video, audio }, notice: null },
-    { constraints: { audio }, notice: NO_CAMERA },
-    { constraints: { video }, notice: NO_MICROPHONE },
+    { constraints: { video, audio }, without: null },
+    { constraints: { audio }, without: "video" },
+    { constraints: { video }, without: "audio" },
   ];
   let firstError = null;
-  for (const { constraints, notice } of attempts) {
+  for (const { constraints, without } of attempts) {
     try {
       const stream = await navigator.mediaDevices.getUserMedia(constraints);
-      return { stream, notice, denied: [] };
+      return { stream, notice: without && unavailable(without, firstError), denied: [] };
     } catch (error) {
       firstError ??= error;
       if (accessDenied(error)) return openWhatIsAllowed({ video, audio });
-      if (error.name === "NotReadableError") return { stream: null, notice: IN_USE, denied: [] };
     }
   }
   console.warn("peercall: no local media", firstError);
-  return { stream: null, notice: NONE, denied: [] };
+  const inUse = firstError?.name === "NotReadableError";
+  return { stream: null, notice: inUse ? IN_USE : NONE, denied: [] };
+}
+
+/** Why `kind` ("video", "audio") was not opened, from the error that asking for both
+ * together met: held by another application, else not there. */
+function unavailable(kind, error) {
+  if (error?.name === "NotReadableError") {
+    return kind === "video" ? CAMERA_IN_USE : MICROPHONE_IN_USE;
+  }
+  return kind === "video" ? NO_CAMERA : NO_MICROPHONE;
 }
 
 /**
