@@ -195,39 +195,41 @@ def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, n
     assert sound_heard(guest.get_by_label("Remote video")) > HEARD
 
 
-def test_someone_who_blocks_only_the_microphone_is_seen_and_told_why(server, new_page):
+def join_with_one_refused(server, new_page, allowed: str, refused: str, notice: str):
+    """A guest who allows only `allowed` ("camera", "microphone") is told `notice`,
+    its list of the `refused` kind ("Camera", "Microphone") says why it is empty, and
+    it joins the host's call. Returns (host, guest), connected."""
     host = new_page()
-    guest = new_page(only_allowed=("camera",))
+    guest = new_page(only_allowed=(allowed,))
     link = start_call(host, server)
     guest.goto(link)
-    # Not "access was denied" for both: the camera it allowed is used.
-    expect(guest.get_by_role("alert")).to_contain_text("Microphone access was denied")
-    microphones = guest.get_by_role("combobox", name="Microphone", exact=True)
-    expect(microphones).to_be_disabled()
-    expect(microphones).to_have_text("Not allowed")  # not "None found": there is one
-    expect(guest.get_by_role("combobox", name="Camera", exact=True)).to_be_enabled()
-    assert presented_frames(guest.get_by_label("Your camera", exact=True), 3)["count"] > 3
+    # Not "access was denied" for both: the one allowed is used.
+    expect(guest.get_by_role("alert")).to_contain_text(notice)
+    devices = guest.get_by_role("combobox", name=refused, exact=True)
+    expect(devices).to_be_disabled()
+    expect(devices).to_have_text("Not allowed")  # not "None found": there is one
     guest.get_by_role("button", name="Join").click()
     expect(status(guest)).to_have_text("Connected", timeout=20_000)
     expect(status(host)).to_have_text("Connected", timeout=20_000)
+    return host, guest
+
+
+def test_someone_who_blocks_only_the_microphone_is_seen_and_told_why(server, new_page):
+    host, guest = join_with_one_refused(
+        server, new_page, "camera", "Microphone", "Microphone access was denied"
+    )
+    expect(guest.get_by_role("combobox", name="Camera", exact=True)).to_be_enabled()
+    assert presented_frames(guest.get_by_label("Your camera", exact=True), 3)["count"] > 3
     assert_receives_video(host)  # the guest is seen
     assert_receives_video(guest)
     expect(host.get_by_text("Their microphone is muted")).to_be_visible()
 
 
 def test_someone_who_blocks_only_the_camera_is_heard_and_told_why(server, new_page):
-    host = new_page()
-    guest = new_page(only_allowed=("microphone",))
-    link = start_call(host, server)
-    guest.goto(link)
-    expect(guest.get_by_role("alert")).to_contain_text("Camera access was denied")
-    cameras = guest.get_by_role("combobox", name="Camera", exact=True)
-    expect(cameras).to_be_disabled()
-    expect(cameras).to_have_text("Not allowed")
+    host, guest = join_with_one_refused(
+        server, new_page, "microphone", "Camera", "Camera access was denied"
+    )
     expect(guest.locator(".local").get_by_text("Camera not allowed")).to_be_visible()
-    guest.get_by_role("button", name="Join").click()
-    expect(status(guest)).to_have_text("Connected", timeout=20_000)
-    expect(status(host)).to_have_text("Connected", timeout=20_000)
     assert sound_heard(host.get_by_label("Remote video")) > HEARD  # the guest is heard
     assert_receives_video(guest)
 
