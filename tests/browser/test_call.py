@@ -260,6 +260,25 @@ def test_a_camera_in_use_by_another_app_leaves_the_microphone_to_the_call(server
     assert_receives_video(guest)
 
 
+# WebRTC turned off (Firefox's media.peerconnection.enabled, a privacy extension) or
+# missing (an old in-app browser): no RTCPeerConnection at all.
+NO_WEBRTC = "delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection;"
+
+
+def test_a_browser_without_webrtc_is_told_so_and_keeps_the_link_to_open_elsewhere(server, new_page):
+    host, guest = new_page(), new_page()
+    guest.add_init_script(NO_WEBRTC)
+    link = start_call(host, server)
+    guest.goto(link)
+    # Said at once, not "Ready to join" and then "Connecting" for ever.
+    expect(status(guest)).to_contain_text("This browser cannot make calls")
+    expect(guest.get_by_role("button", name="Join")).to_be_hidden()
+    expect(guest.get_by_role("button", name="Copy link")).to_be_visible()
+    guest.goto(server.url)
+    expect(status(guest)).to_contain_text("This browser cannot make calls")
+    expect(guest.get_by_role("button", name="New call")).to_be_hidden()
+
+
 def test_a_page_on_plain_http_from_another_address_sees_hears_chats_and_sends_files(
     server, new_page
 ):

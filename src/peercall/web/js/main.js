@@ -17,6 +17,7 @@ import { shownName } from "./tiles.js";
 import { TitleNews } from "./title-news.js";
 import { CallView } from "./ui.js";
 import { warmUpWebRtc } from "./warm-up.js";
+import { canMakeCalls } from "./webrtc-support.js";
 
 const CALL_PATH = /^\/c\/([A-Za-z0-9_-]+)$/;
 const PASSCODE_ERRORS = ["passcode-required", "wrong-passcode"];
@@ -75,6 +76,12 @@ class App {
     this.mutedSpeech.addEventListener("speaking", () => view.showMutedHint(true));
     view.showState("starting");
     view.showControls("none");
+    if (!canMakeCalls()) {
+      view.showState("no-webrtc");
+      // The link stays at hand, to open in a browser that can.
+      if (this.callId) view.showCallLink(window.location.href, this.callId);
+      return;
+    }
     // Someone invited will press Join: be ready before they do.
     if (this.callId) this.signaling.warmUp();
     warmUpWebRtc();

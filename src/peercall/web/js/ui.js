@@ -29,6 +29,8 @@ export const STATUS_TEXT = Object.freeze({
   "passcode-required": "This call has a passcode. Enter it, then Join.",
   "wrong-passcode": "That passcode is not right. Try again.",
   "server-unreachable": "Cannot reach the server. Check your connection and try again.",
+  "no-webrtc":
+    "This browser cannot make calls: WebRTC is turned off or missing in it. Open the link in Chrome, Firefox, Safari or Edge.",
 });
 
 function byId(id) {
