@@ -132,6 +132,50 @@ def test_a_phone_turned_sideways_mid_call_keeps_the_picture_whole_and_the_contro
     assert_at_hand(phone)
 
 
+def test_a_phone_held_sideways_sees_itself_and_join_without_scrolling(server, new_page):
+    laptop, phone = new_page(), new_page(phone=True)
+    link = start_call(laptop, server)
+    phone.set_viewport_size({"width": 740, "height": 360})
+    phone.goto(link)
+    expect(status(phone)).to_have_text("Ready to join")
+    assert_no_sideways_scrolling(phone)
+    for what in ("Your camera", "Your name"):
+        assert_on_screen(phone, box(phone, what), what)
+    assert_on_screen(phone, shown_box(status(phone), "the status"), "the status")
+    assert_on_screen(phone, box(phone, "Join", role="button"), "Join")
+    phone.get_by_role("button", name="Join").click()
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+    assert_at_hand(phone)
+
+
+def test_on_a_phone_whoever_starts_a_call_has_its_link_and_code_in_sight(server, new_page):
+    """Sending the link is what the one who starts a call does next: on a phone it is
+    in sight, not below a screenful of empty picture, upright and sideways."""
+    phone = new_page(phone=True)
+    start_call(phone, server)
+    link_parts = (
+        (phone.get_by_role("textbox", name="Call link"), "the link"),
+        (phone.get_by_role("button", name="Copy link"), "Copy link"),
+        (phone.get_by_role("img", name="QR code of the call link"), "the QR code"),
+    )
+    for locator, what in link_parts:
+        assert_in_sight_above_the_controls(phone, shown_box(locator, what), what)
+    assert_in_sight_above_the_controls(phone, shown_box(status(phone), "the status"), "the status")
+    own = box(phone, "Your camera")
+    assert own["y"] >= 0  # its own picture still there, at the top
+
+    phone.set_viewport_size({"width": 740, "height": 360})
+    for locator, what in link_parts[:2]:  # the code may be a scroll away
+        assert_on_screen(phone, shown_box(locator, what), what)
+
+    laptop = new_page()
+    join_call(laptop, phone.get_by_role("textbox", name="Call link").input_value())
+    expect(status(phone)).to_have_text("Connected", timeout=20_000)
+    # Somebody came: the picture fills the screen again, the link below.
+    phone.set_viewport_size({"width": 360, "height": 740})
+    assert box(phone, "Remote video")["height"] > 740 / 2
+
+
 def test_on_a_laptop_the_videos_are_side_by_side(server, new_page):
     laptop, other = new_page(), new_page()
     join_call(other, start_call(laptop, server))
