@@ -176,6 +176,18 @@ def test_on_a_phone_whoever_starts_a_call_has_its_link_and_code_in_sight(server,
     assert box(phone, "Remote video")["height"] > 740 / 2
 
 
+def test_on_a_laptop_whoever_starts_a_call_has_its_link_and_code_in_sight(server, new_page):
+    laptop = new_page()  # 1280 x 800
+    start_call(laptop, server)
+    for locator, what in (
+        (laptop.get_by_role("textbox", name="Call link"), "the link"),
+        (laptop.get_by_role("button", name="Copy link"), "Copy link"),
+        (laptop.get_by_role("img", name="QR code of the call link"), "the QR code"),
+        (laptop.get_by_role("button", name="Hang up"), "Hang up"),
+    ):
+        assert_on_screen(laptop, shown_box(locator, what), what)
+
+
 def test_on_a_laptop_the_videos_are_side_by_side(server, new_page):
     laptop, other = new_page(), new_page()
     join_call(other, start_call(laptop, server))
