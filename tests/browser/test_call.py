@@ -223,15 +223,28 @@ def test_someone_who_blocks_only_the_microphone_is_seen_and_told_why(server, new
     assert_receives_video(host)  # the guest is seen
     assert_receives_video(guest)
     expect(host.get_by_text("Their microphone is muted")).to_be_visible()
+    # Nothing is heard, and the button says so; pressing it asks again, and says why not.
+    guest.get_by_role("button", name="Unmute").click()
+    expect(guest.get_by_role("alert")).to_contain_text(
+        "Cannot open the microphone: access was denied"
+    )
+    expect(guest.get_by_role("button", name="Unmute")).to_be_visible()
 
 
-def test_someone_who_blocks_only_the_camera_is_heard_and_told_why(server, new_page):
+def test_someone_who_blocks_only_the_camera_is_heard_then_seen_once_they_allow_it(server, new_page):
     host, guest = join_with_one_refused(
         server, new_page, "microphone", "Camera", "Camera access was denied"
     )
     expect(guest.locator(".local").get_by_text("Camera not allowed")).to_be_visible()
     assert sound_heard(host.get_by_label("Remote video")) > HEARD  # the guest is heard
     assert_receives_video(guest)
+    expect(host.get_by_text("Their camera is off")).to_be_visible()
+    # Allowed in the browser's site settings mid-call, then Camera on: seen.
+    guest.context.grant_permissions(["camera", "microphone"])
+    guest.get_by_role("button", name="Camera on").click()
+    expect(guest.get_by_role("button", name="Camera off")).to_be_visible()
+    expect(host.get_by_text("Their camera is off")).to_be_hidden()
+    assert_receives_video(host)
 
 
 # The camera held by another application (its call, on Windows or a phone): the
@@ -311,6 +324,8 @@ def test_someone_without_a_camera_is_heard_and_sees_the_other(server, new_page):
     guest.goto(link)
     expect(guest.get_by_role("alert")).to_contain_text("No camera was found")
     expect(guest.get_by_role("combobox", name="Camera", exact=True)).to_be_disabled()
+    # Nothing is sent, and the button says so (not "Camera off").
+    expect(guest.get_by_role("button", name="Camera on")).to_be_visible()
     guest.get_by_role("button", name="Join").click()
     expect(status(guest)).to_have_text("Connected", timeout=20_000)
     expect(status(host)).to_have_text("Connected", timeout=20_000)

@@ -38,6 +38,7 @@ export class LocalMedia extends EventTarget {
     this.cameraOff = false;
     this.notice = null;
     this.denied = new Set(); // "video", "audio": kinds whose access was refused
+    this.cameraMissing = false; // none could be opened (as against turned off)
   }
 
   /** The tracks to send now, by kind (null: send nothing of that kind). */
@@ -90,6 +91,12 @@ export class LocalMedia extends EventTarget {
     this.#cameraId = this.#microphoneId = null;
     this.#useCamera(stream?.getVideoTracks()[0] ?? null);
     this.#useMicrophone(stream?.getAudioTracks()[0] ?? null);
+    // Nothing of a kind could be opened (none there, refused, held elsewhere): shown
+    // as off or muted, as it is, and "Camera on" / "Unmute" asks for it again (after
+    // the person allowed it, plugged one in, or closed the other application).
+    this.cameraMissing = !this.#camera;
+    if (!this.#camera) this.cameraOff = true;
+    if (!this.#microphone) this.muted = true;
     if (this.cameraOff) this.#camera?.stop(); // off means the camera light is off too
     this.#applyMute();
     this.#announce("audio");
@@ -97,7 +104,7 @@ export class LocalMedia extends EventTarget {
   }
 
   async setMuted(muted) {
-    if (!muted && this.#lost.has("audio")) {
+    if (!muted && !this.#microphone) {
       if (!(await this.#reopenMicrophone())) return; // still muted, and said why
     }
     this.muted = muted;
@@ -211,6 +218,7 @@ export class LocalMedia extends EventTarget {
     this.#camera = track;
     if (track) this.#cameraId = this.cameraDeviceId;
     if (track) this.denied.delete("video");
+    if (track) this.cameraMissing = false;
     track?.addEventListener("ended", () => this.#stoppedByItself("video", track));
   }
 

@@ -218,17 +218,17 @@ export class CallView {
   }
 
   /** The button names say what a press does: "Mute" while sound goes out, etc. */
-  showMediaState({ muted, cameraOff, sharingScreen, denied }) {
+  showMediaState({ muted, cameraOff, sharingScreen, denied, cameraMissing }) {
     showToggle(this.muteButton, muted ? "Unmute" : "Mute", muted);
     showToggle(this.cameraButton, cameraOff ? "Camera on" : "Camera off", cameraOff);
     this.shareScreenButton.textContent = sharingScreen ? "Stop sharing" : "Share screen";
     this.localVideo.closest("figure").dataset.screen = String(sharingScreen);
     // Said over the preview when it has no picture, rather than a black box.
-    this.localCaption.textContent = cameraOff
-      ? "Camera off"
-      : denied.has("video")
-        ? "Camera not allowed"
-        : "No camera";
+    this.localCaption.textContent = denied.has("video")
+      ? "Camera not allowed"
+      : cameraMissing
+        ? "No camera"
+        : "Camera off";
   }
 
   // "Raise hand" is for group calls (two others or more): in a call of two it would
