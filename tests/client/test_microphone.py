@@ -1,13 +1,16 @@
 """`peercall join --microphone`: sound from an ALSA capture device. The device here is
 ALSA's own `file` plugin reading a tone the test wrote, paced by ALSA's `null` device:
 the whole of ALSA, from its configuration to the capture, as a microphone's sound
-would go through it (the machine has no sound card)."""
+would go through it (the machine has no sound card); and a desktop's sound server
+(PulseAudio, its microphone a tone), reached as on a desktop through ALSA's `default`
+device and the system's `pulse` plugin."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from peercall.client import TrackReceived, create_call, join
 from tests.client.checks import listen, next_event, received_tracks, watch
 from tests.clients import PythonPeer, run_peercall
+from tests.pulse import SoundServer
 
 TONE_HZ = 660
 RATE = 48_000
@@ -56,6 +60,38 @@ async def test_join_microphone_sends_its_sound(server, microphone_home, tmp_path
         async with asyncio.timeout(20):
             received = await next_event(listener.events(), TrackReceived)
             assert received.kind == "audio"  # sound only
+            heard = await listen(received.track)
+        assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
+        assert heard.rms > 0.05
+    finally:
+        await listener.hang_up()
+        speaker.stop()
+    assert "Traceback" not in speaker.stderr
+
+
+@pytest.fixture
+def sound_server(tmp_path: Path) -> Iterator[SoundServer]:
+    """A desktop's PulseAudio, its default microphone a 660 Hz tone."""
+    server = SoundServer(tmp_path / "pulse", TONE_HZ).start()
+    yield server
+    server.stop()
+
+
+async def test_join_microphone_on_a_desktop_records_its_sound_server(
+    server, sound_server, tmp_path
+):
+    """`--microphone` alone on a Linux desktop: ALSA's default device, which is the
+    sound server's (PulseAudio, or PipeWire speaking its protocol), through a plugin
+    of the system's that PyAV's own libasound must find (peercall.client.alsa)."""
+    home = tmp_path / "home"  # no .asoundrc: the system's configuration only
+    home.mkdir()
+    link = await create_call(server.url)
+    listener = await join(link)
+    env = {"HOME": str(home), **sound_server.client_env()}
+    speaker = PythonPeer(link, "--microphone", log_dir=tmp_path, env=env)
+    try:
+        async with asyncio.timeout(20):
+            received = await next_event(listener.events(), TrackReceived)
             heard = await listen(received.track)
         assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
         assert heard.rms > 0.05
