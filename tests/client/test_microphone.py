@@ -92,6 +92,10 @@ async def test_join_microphone_on_a_desktop_records_its_sound_server(
     try:
         async with asyncio.timeout(20):
             received = await next_event(listener.events(), TrackReceived)
+            # The first second is left out: on a busy machine the capture's start is
+            # uneven and reads high (699.5 Hz once in CI; 667 to 693 in six runs next
+            # to browser tests, the second after it 666 to 671 in the same runs).
+            await listen(received.track)
             heard = await listen(received.track)
         assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
         assert heard.rms > 0.05
