@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from peercall.client import TrackReceived, create_call, join
-from tests.client.checks import listen, next_event, received_tracks, watch
+from tests.client.checks import HeardAudio, listen, next_event, received_tracks, watch
 from tests.clients import PythonPeer, run_peercall
 from tests.pulse import SoundServer
+from tests.servers import ServerProcess
 
 TONE_HZ = 660
 RATE = 48_000
@@ -52,21 +53,36 @@ def microphone_home(tmp_path: Path) -> dict[str, str]:
     return {"HOME": str(home)}
 
 
-async def test_join_microphone_sends_its_sound(server, microphone_home, tmp_path):
+async def hear(
+    server: ServerProcess,
+    tmp_path: Path,
+    env: dict[str, str],
+    *arguments: str,
+    settle: bool = False,
+) -> HeardAudio:
+    """What a listener in a call hears from `peercall join LINK *arguments` (a Python
+    peer sending sound only). `settle`: the first second is left out."""
     link = await create_call(server.url)
     listener = await join(link)
-    speaker = PythonPeer(link, "--microphone", "tone", log_dir=tmp_path, env=microphone_home)
+    speaker = PythonPeer(link, *arguments, log_dir=tmp_path, env=env)
     try:
         async with asyncio.timeout(20):
             received = await next_event(listener.events(), TrackReceived)
             assert received.kind == "audio"  # sound only
+            if settle:
+                await listen(received.track)
             heard = await listen(received.track)
-        assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
-        assert heard.rms > 0.05
     finally:
         await listener.hang_up()
         speaker.stop()
     assert "Traceback" not in speaker.stderr
+    return heard
+
+
+async def test_join_microphone_sends_its_sound(server, microphone_home, tmp_path):
+    heard = await hear(server, tmp_path, microphone_home, "--microphone", "tone")
+    assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
+    assert heard.rms > 0.05
 
 
 @pytest.fixture
@@ -85,24 +101,13 @@ async def test_join_microphone_on_a_desktop_records_its_sound_server(
     of the system's that PyAV's own libasound must find (peercall.client.alsa)."""
     home = tmp_path / "home"  # no .asoundrc: the system's configuration only
     home.mkdir()
-    link = await create_call(server.url)
-    listener = await join(link)
     env = {"HOME": str(home), **sound_server.client_env()}
-    speaker = PythonPeer(link, "--microphone", log_dir=tmp_path, env=env)
-    try:
-        async with asyncio.timeout(20):
-            received = await next_event(listener.events(), TrackReceived)
-            # The first second is left out: on a busy machine the capture's start is
-            # uneven and reads high (699.5 Hz once in CI; 667 to 693 in six runs next
-            # to browser tests, the second after it 666 to 671 in the same runs).
-            await listen(received.track)
-            heard = await listen(received.track)
-        assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
-        assert heard.rms > 0.05
-    finally:
-        await listener.hang_up()
-        speaker.stop()
-    assert "Traceback" not in speaker.stderr
+    # The first second is left out: on a busy machine the capture's start is uneven
+    # and reads high (699.5 Hz once in CI; 667 to 693 in six runs next to browser
+    # tests, the second after it 666 to 671 in the same runs).
+    heard = await hear(server, tmp_path, env, "--microphone", settle=True)
+    assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
+    assert heard.rms > 0.05
 
 
 async def test_join_microphone_with_a_picture_sends_both(server, microphone_home, tmp_path):
