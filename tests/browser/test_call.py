@@ -1,6 +1,7 @@
 """A whole 1:1 call in two real browsers (one laptop-sized, one phone-sized)."""
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -195,7 +196,9 @@ def test_someone_whose_camera_is_denied_still_sees_and_hears_the_other(server, n
     assert sound_heard(guest.get_by_label("Remote video")) > HEARD
 
 
-def join_with_one_refused(server, new_page, allowed: str, refused: str, notice: str):
+def join_with_one_refused(
+    server: ServerProcess, new_page: Callable[..., Page], allowed: str, refused: str, notice: str
+) -> tuple[Page, Page]:
     """A guest who allows only `allowed` ("camera", "microphone") is told `notice`,
     its list of the `refused` kind ("Camera", "Microphone") says why it is empty, and
     it joins the host's call. Returns (host, guest), connected."""
