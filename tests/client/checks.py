@@ -107,7 +107,7 @@ async def frames_received(call: Call, kind: str, at_least: int) -> int:
     """Waits until `call` has decoded `at_least` frames of `kind` from its current
     peer connection (a new one counts from 0); how many it has."""
     async with asyncio.timeout(EVENT_TIMEOUT):
-        for _ in itertools.count():
+        while True:
             stats = call.received.get(kind)
             if stats is not None and stats.frames >= at_least:
                 return stats.frames

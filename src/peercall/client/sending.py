@@ -138,9 +138,7 @@ class SwitchableTrack(MediaStreamTrack):
     async def _next_source_after(self, ended: MediaStreamTrack) -> None:
         """Waits until a source replaces `ended`; raises MediaStreamError if this track
         is stopped first."""
-        while self._source is ended:
-            if self.readyState != "live":
-                raise MediaStreamError
+        while self._source is ended and self.readyState == "live":
             self._source_replaced.clear()
             await self._source_replaced.wait()
         if self.readyState != "live":

@@ -38,7 +38,6 @@ export class LocalMedia extends EventTarget {
     this.cameraOff = false;
     this.notice = null;
     this.denied = new Set(); // "video", "audio": kinds whose access was refused
-    this.cameraMissing = false; // none could be opened (as against turned off)
   }
 
   /** The tracks to send now, by kind (null: send nothing of that kind). */
@@ -58,6 +57,12 @@ export class LocalMedia extends EventTarget {
   /** The microphone alone (what is sent may have the screen's sound in it). */
   get microphone() {
     return this.#microphone;
+  }
+
+  /** No camera is open, and not because one stopped by itself or was turned off
+   * (none there, refused, held elsewhere): what the preview says instead. */
+  get cameraMissing() {
+    return this.#camera === null && !this.#lost.has("video");
   }
 
   get sharingScreen() {
@@ -94,7 +99,6 @@ export class LocalMedia extends EventTarget {
     // Nothing of a kind could be opened (none there, refused, held elsewhere): shown
     // as off or muted, as it is, and "Camera on" / "Unmute" asks for it again (after
     // the person allowed it, plugged one in, or closed the other application).
-    this.cameraMissing = !this.#camera;
     if (!this.#camera) this.cameraOff = true;
     if (!this.#microphone) this.muted = true;
     if (this.cameraOff) this.#camera?.stop(); // off means the camera light is off too
@@ -218,7 +222,6 @@ export class LocalMedia extends EventTarget {
     this.#camera = track;
     if (track) this.#cameraId = this.cameraDeviceId;
     if (track) this.denied.delete("video");
-    if (track) this.cameraMissing = false;
     track?.addEventListener("ended", () => this.#stoppedByItself("video", track));
   }
 
