@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import av
@@ -14,8 +15,10 @@ from peercall.client import (
     PeerMediaChanged,
     TrackReceived,
     WrongPasscode,
+    create_call,
     join,
 )
+from peercall.client.commands import JoinOptions, follow_call
 from tests.client.checks import next_event, watch
 from tests.client.films import write_film
 from tests.clients import run_peercall
@@ -236,3 +239,26 @@ async def test_the_others_are_told_when_a_played_file_ends(server, python_peers,
         assert (playing.audio, playing.video) == (False, True)  # the film has no sound
         ended = await next_event(events, PeerMediaChanged)  # after its three seconds
         assert (ended.audio, ended.video) == (False, False)
+
+
+async def test_ctrl_c_after_the_call_is_followed_is_asyncio_s_again(server):
+    """`peercall join` hangs up on Ctrl-C while it follows the call. Once that is over
+    (the other person left) and the call is being left, Ctrl-C is the handler's that
+    was there before (asyncio.run's, which ends the program cleanly). asyncio's own
+    `remove_signal_handler` left Python's default instead, and a Ctrl-C in that moment
+    raised KeyboardInterrupt inside aiortc's work, with a traceback (seen in CI)."""
+    link = await create_call(server.url)
+    other = await join(link)
+    ours = await join(link)
+    before = signal.getsignal(signal.SIGINT)
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a program might have
+    try:
+        leaving = asyncio.create_task(other.hang_up())
+        code = await asyncio.wait_for(follow_call(ours, JoinOptions(link), lambda _: None), 20)
+        await leaving
+        assert code == 0  # the other person left: a normal end
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        await ours.hang_up()
+    assert signal.getsignal(signal.SIGINT) is before

@@ -178,6 +178,9 @@ async def read_file_option(options: JoinOptions) -> bytes | None:
         raise ValueError(f"cannot read {options.send_file}: {exc.strerror}") from None
 
 
+HANG_UP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a service manager's stop
+
+
 async def follow_call(
     call: Call,
     options: JoinOptions,
@@ -187,7 +190,12 @@ async def follow_call(
     """Prints what happens until the call ends for us; returns the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # Given back afterwards: asyncio's remove_signal_handler would leave SIGINT to
+    # Python's default handler, and a Ctrl-C while the call is being left (the other
+    # person gone) then killed the process in the middle of aiortc's work, with a
+    # traceback, instead of asyncio.run's own handler ending it cleanly.
+    previous = {signum: signal.getsignal(signum) for signum in HANG_UP_SIGNALS}
+    for signum in HANG_UP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     events = call.events()
     say(STATE_TEXT[call.state])
@@ -201,8 +209,9 @@ async def follow_call(
     finally:
         if stats is not None:
             stats.cancel()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in HANG_UP_SIGNALS:
             loop.remove_signal_handler(signum)
+            signal.signal(signum, previous[signum])
         stopped.cancel()
     if outcome.done():
         return outcome.result()
