@@ -148,6 +148,9 @@ async def test_without_redis_requests_get_a_readable_error_and_sockets_stay(
     call_id = server.create_call()
     alice = await connect_to(server)
     await alice.join(call_id)
+    # Her join handled to its end (attached after `joined`): a ping is answered after
+    # it. Redis gone while she was being attached sent her away (1013), as it should.
+    assert await alice.drain() == []
     redis_server.stop()
 
     async with httpx.AsyncClient(timeout=30) as http:
