@@ -11,6 +11,7 @@ import contextlib
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from fractions import Fraction
 
 import av
@@ -28,10 +29,20 @@ class SwitchableTrack(MediaStreamTrack):
     camera, as a browser's replaceTrack). The peer connections keep their senders:
     nothing is renegotiated."""
 
-    def __init__(self, source: MediaStreamTrack, *, outlives_its_sources: bool = False) -> None:
+    def __init__(
+        self,
+        source: MediaStreamTrack,
+        *,
+        outlives_its_sources: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`outlives_its_sources`: a source that ends does not end this track, whose
-        `recv` then waits for the next one (`replace_source`) until it is stopped."""
+        `recv` then waits for the next one (`replace_source`) until it is stopped.
+        `clock` (seconds, never going back) times the gap between one source's last
+        frame and the next one's first; tests give a clock of their own, since a busy
+        machine's would make that gap anything."""
         super().__init__()
+        self._clock = clock
         self.kind = source.kind
         self.enabled = True
         self._source = source
@@ -42,7 +53,7 @@ class SwitchableTrack(MediaStreamTrack):
         # time from one source to the next (see `_continue_times`).
         self._time_shift = Fraction(0)
         self._timed_source: object = source  # the source that shift is for
-        self._last_sent: tuple[Fraction, float] | None = None  # frame time, monotonic
+        self._last_sent: tuple[Fraction, float] | None = None  # frame time, clock
         # Audio: the format, layout and rate of the first frame sent, which every later
         # one is converted to (see `_in_sent_shape`), and the converter in use.
         self._audio_shape: tuple[str, str, int] | None = None
@@ -121,7 +132,7 @@ class SwitchableTrack(MediaStreamTrack):
         did (1 ms at least). The frame is changed in place."""
         if frame.pts is None or frame.time_base is None:
             return
-        now = time.monotonic()
+        now = self._clock()
         at = frame.pts * frame.time_base + self._time_shift
         if self._last_sent is not None and (
             source is not self._timed_source or at <= self._last_sent[0]
