@@ -1,6 +1,9 @@
 """A real PulseAudio sound server (Debian's `pulseaudio`), as a Linux desktop runs one,
-in a runtime directory of its own, stopped by PID. Its default microphone is a sine
-tone (`module-sine-source`): a desktop's sound, with no sound card. Clients find it
+in a runtime directory of its own, stopped by PID. Its default microphone hears a sine
+tone: a desktop's sound, with no sound card. It is the monitor of a sink that plays
+the tone (`module-sine`), which gives its sound as often as a recording program asks,
+as a microphone's source does; `module-sine-source` gives it in blocks of two
+seconds whatever is asked (its latency is fixed), which no microphone does. Clients find it
 as a desktop session's programs do, through `XDG_RUNTIME_DIR` (`client_env`); ALSA's
 `default` device goes to it through the `pulse` plugin (libasound2-plugins)."""
 
@@ -17,8 +20,8 @@ PULSEAUDIO = shutil.which("pulseaudio") or "/usr/bin/pulseaudio"
 SCRIPT = """
 load-module module-native-protocol-unix auth-anonymous=1
 load-module module-null-sink sink_name=speakers
-load-module module-sine-source source_name=microphone frequency={frequency}
-set-default-source microphone
+load-module module-sine sink=speakers frequency={frequency}
+set-default-source speakers.monitor
 """
 
 

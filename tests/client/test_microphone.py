@@ -58,10 +58,9 @@ async def hear(
     tmp_path: Path,
     env: dict[str, str],
     *arguments: str,
-    settle: bool = False,
 ) -> HeardAudio:
     """What a listener in a call hears from `peercall join LINK *arguments` (a Python
-    peer sending sound only). `settle`: the first second is left out."""
+    peer sending sound only): its first second."""
     link = await create_call(server.url)
     listener = await join(link)
     speaker = PythonPeer(link, *arguments, log_dir=tmp_path, env=env)
@@ -69,8 +68,6 @@ async def hear(
         async with asyncio.timeout(20):
             received = await next_event(listener.events(), TrackReceived)
             assert received.kind == "audio"  # sound only
-            if settle:
-                await listen(received.track)
             heard = await listen(received.track)
     finally:
         await listener.hang_up()
@@ -102,10 +99,7 @@ async def test_join_microphone_on_a_desktop_records_its_sound_server(
     home = tmp_path / "home"  # no .asoundrc: the system's configuration only
     home.mkdir()
     env = {"HOME": str(home), **sound_server.client_env()}
-    # The first second is left out: on a busy machine the capture's start is uneven
-    # and reads high (699.5 Hz once in CI; 667 to 693 in six runs next to browser
-    # tests, the second after it 666 to 671 in the same runs).
-    heard = await hear(server, tmp_path, env, "--microphone", settle=True)
+    heard = await hear(server, tmp_path, env, "--microphone")
     assert heard.frequency == pytest.approx(TONE_HZ, rel=0.05)
     assert heard.rms > 0.05
 
