@@ -10,12 +10,14 @@ import statistics
 from array import array
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TypeVar
 
 import av
 from aiortc import MediaStreamTrack
 
 from peercall.client import Call, CallEvent, TrackReceived
+from peercall.client.fanout import SOUND_KEPT_FRAMES
 
 AUDIO_SAMPLE_RATE = 48_000
 EVENT_TIMEOUT = 20
@@ -44,6 +46,7 @@ async def received_tracks(events: AsyncIterator[CallEvent]) -> dict[str, MediaSt
 class HeardAudio:
     rms: float  # 0..1
     frequency: float  # from zero crossings, Hz
+    missing: float  # seconds the frames' times skip: sound that never came
 
 
 @dataclass
@@ -55,23 +58,36 @@ class SeenVideo:
 
 
 async def listen(track: MediaStreamTrack, seconds: float = 1.0) -> HeardAudio:
-    """Decoded audio over `seconds`: how loud, and its pitch (first channel)."""
+    """Decoded audio over `seconds`: how loud, its pitch (first channel), and how
+    much of it never came."""
     samples: list[int] = []
+    missing = Fraction(0)
+    next_starts: Fraction | None = None  # where the frame after the last one begins
     while len(samples) < seconds * AUDIO_SAMPLE_RATE:
         frame: av.AudioFrame = await track.recv()
+        starts = frame.pts * frame.time_base
+        if next_starts is not None and starts > next_starts:
+            missing += starts - next_starts
+        next_starts = starts + Fraction(frame.samples, frame.sample_rate)
         channels = len(frame.layout.channels)
         pcm = array("h", bytes(frame.planes[0]))[: frame.samples * channels]
         samples.extend(pcm[::channels])
     rms = math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768
-    return HeardAudio(rms=rms, frequency=pitch(samples))
+    return HeardAudio(rms=rms, frequency=pitch(samples), missing=float(missing))
+
+
+async def pass_over(track: MediaStreamTrack) -> None:
+    """Reads past the sound a reader left unread meanwhile (a received track keeps up
+    to SOUND_KEPT_FRAMES of it, see peercall.client.fanout) and what was on its way
+    (half a second)."""
+    await listen(track, SOUND_KEPT_FRAMES * 0.02 + 0.5)
 
 
 def pitch(samples: list[int]) -> float:
     """The tone's frequency, from zero crossings: the median of tenths of a second,
-    so that a stretch of lost frames does not move it. On a machine busy with
-    browser tests, sound between two aiortc peers loses frames now and then (the
-    listener's RTP sequence numbers skip; the kernel drops no datagram), and the
-    crossings of a whole second read up to 705 Hz for a 660 Hz tone."""
+    so that a stretch where frames were lost (each loss a jump in the wave) does
+    not move it: over a whole second, a listener that lost frames on a busy machine
+    read up to 705 Hz for a 660 Hz tone."""
     window = AUDIO_SAMPLE_RATE // 10
     readings = []
     for start in range(0, len(samples) - window + 1, window):

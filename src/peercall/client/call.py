@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 from aiortc import MediaStreamTrack
-from aiortc.contrib.media import MediaRelay
 
 from peercall import protocol as wire
 from peercall.client import datachannel
@@ -38,6 +37,7 @@ from peercall.client.events import (
     StateChanged,
     TrackReceived,
 )
+from peercall.client.fanout import Fanout
 from peercall.client.files import read_file_to_send
 from peercall.client.links import CallLink, parse_call_link, server_base_url
 from peercall.client.media import MediaSource
@@ -187,7 +187,7 @@ class Call:
             else None
         )
         self._recorder = recorder
-        self._relay = MediaRelay()  # lets one source feed many peer connections (and readers)
+        self._relay = Fanout()  # lets one source feed many peer connections (and readers)
         self._links: dict[str, PeerLink] = {}
         self._open_link: PeerLink | None = None
         self._hand_raised = False
@@ -604,14 +604,10 @@ class Call:
         peer_id = link.remote_id or ""
         stats = ReceivedTrackStats(kind=track.kind)
         self.received[track.kind] = stats
-        self._spawn(count_frames(self._relay.subscribe(track, buffered=False), stats))
+        self._spawn(count_frames(self._relay.live(track), stats))
         if self._recorder is not None:
             self._recorder.add_track(peer_id, self._relay.subscribe(track))
-        self._emit(
-            TrackReceived(
-                peer_id=peer_id, kind=track.kind, track=self._relay.subscribe(track, buffered=False)
-            )
-        )
+        self._emit(TrackReceived(peer_id=peer_id, kind=track.kind, track=self._relay.live(track)))
 
     def link_message(
         self, link: PeerLink, message: datachannel.ChatText | datachannel.EarlierChatText

@@ -53,8 +53,10 @@ class PeerLeft:
 
 @dataclass(frozen=True)
 class TrackReceived:
-    """A track from `peer_id`. `track` is yours to read (`await track.recv()`); frames
-    you do not read are dropped, never queued, so an unread track costs nothing."""
+    """A track from `peer_id`. `track` is yours to read (`await track.recv()`). Of a
+    picture track you get the newest picture (those you were too slow for are left
+    out); of sound, every frame, as long as you are less than a second behind. An
+    unread track holds its newest picture or its last second of sound, no more."""
 
     peer_id: str
     kind: str  # "audio" or "video"

@@ -32,11 +32,11 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from peercall.client import datachannel
 from peercall.client.chat_memory import KEPT_MESSAGES
+from peercall.client.fanout import Fanout
 from peercall.client.files import FileAssembler, file_start, send_file
 from peercall.client.media import MediaSource
 from peercall.client.sending import sends_its_own
@@ -171,7 +171,7 @@ class PeerLink:
         ice_servers: list[IceServer],
         ice_transport_policy: str,
         media: MediaSource | None,
-        relay: MediaRelay,
+        relay: Fanout,
         send: Callable[[Signal], Awaitable[None]],
         observer: LinkObserver,
     ) -> None:
@@ -239,7 +239,7 @@ class PeerLink:
         for kind in MEDIA_KINDS:
             source = getattr(self._media, kind, None) if self._media else None
             if source is not None:
-                track = self._relay.subscribe(source, buffered=False)
+                track = self._relay.live(source)
                 sender = pc.addTrack(track)
                 if kind == "video":
                     self._video_out = (sender, track)
