@@ -34,6 +34,9 @@ class NewestFrames(asyncio.Queue):  # type: ignore[type-arg]
 
 
 class Fanout(MediaRelay):
+    """MediaRelay, whose copies for readers that take frames as they come (`live`)
+    keep sound whole. `subscribe` is MediaRelay's (the recording's copy keeps all)."""
+
     def live(self, source: MediaStreamTrack) -> MediaStreamTrack:
         """A reader's own copy of `source`, as it goes: of a picture track, the newest
         picture; of a sound track, every frame, for a reader up to a second behind."""
