@@ -10,11 +10,13 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from peercall.client import MediaSource, join
+from peercall.client.media import ToneAudio
 from tests.browser.media import HEARD, loudest_audio, shows_colour, sound_heard
 from tests.browser.test_call import assert_receives_video, chat, join_call, start_call, status
 from tests.browser.test_group_call import video_received
 from tests.browser.test_in_call import SILENCE, ever_marked_speaking
-from tests.browser.test_renegotiation import RECORD_PEER_CONNECTIONS
+from tests.browser.test_renegotiation import ACTIVE, RECORD_PEER_CONNECTIONS
+from tests.client.test_python_client import InBunches
 from tests.clients import PythonPeer, run_peercall
 from tests.servers import ServerProcess
 
@@ -291,3 +293,72 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
             step.set()
         python.join(30)
         assert failures == []
+
+
+# The sound the page received from the other person over a window (inbound-rtp): its
+# packets, and the share of the samples it played that the browser had to make up
+# (concealment) for sound that had not come.
+SOUND_RECEIVED = f"""
+async (windowMs) => {{
+  const counted = async () => {{
+    const found = {{ packets: 0, samples: 0, concealed: 0 }};
+    (await {ACTIVE}.getStats()).forEach((s) => {{
+      if (s.type === "inbound-rtp" && s.kind === "audio") {{
+        found.packets += s.packetsReceived;
+        found.samples += s.totalSamplesReceived;
+        found.concealed += s.concealedSamples;
+      }}
+    }});
+    return found;
+  }};
+  const before = await counted();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = await counted();
+  const samples = after.samples - before.samples;
+  return {{
+    packets: after.packets - before.packets,
+    samples,
+    concealed: (after.concealed - before.concealed) / Math.max(1, samples),
+  }};
+}}
+"""
+
+
+def test_a_python_peers_sound_that_comes_in_bunches_is_heard_whole_in_the_page(
+    server: ServerProcess, new_page
+):
+    """Sound captured on a busy machine comes to the client in bunches; the page
+    must get all of it, not one frame of each bunch (peercall.client.fanout)."""
+    page = new_page()
+    page.add_init_script(RECORD_PEER_CONNECTIONS)
+    link = start_call(page, server)
+    hang_up = threading.Event()
+
+    async def python_side() -> None:
+        media = MediaSource(audio=InBunches(ToneAudio(660)))
+        async with await join(link, media=media):
+            await asyncio.to_thread(hang_up.wait, 30)
+        media.close()
+
+    failures: list[BaseException] = []
+
+    def run_python_side() -> None:
+        try:
+            asyncio.run(python_side())
+        except BaseException as failure:  # shown by the test, not lost with the thread
+            failures.append(failure)
+
+    python = threading.Thread(target=run_python_side)
+    python.start()
+    try:
+        expect(status(page)).to_have_text("Connected", timeout=20_000)
+        page.wait_for_timeout(1000)  # the page's jitter buffer settles to the bunches
+        received = page.evaluate(SOUND_RECEIVED, 3000)
+    finally:
+        hang_up.set()
+        python.join(30)
+    assert failures == []
+    # 50 packets a second are sent. One frame of each bunch gave the page 30 of 150,
+    # and 80 % of what it played was made up; all of it gives 150, and none.
+    assert received["packets"] >= 120, received
+    assert received["concealed"] < 0.25, received
