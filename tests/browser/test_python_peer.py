@@ -5,7 +5,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import expect
 
@@ -265,17 +268,7 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
         for source in sources:
             source.close()
 
-    failures: list[BaseException] = []
-
-    def run_python_side() -> None:
-        try:
-            asyncio.run(python_side())
-        except BaseException as failure:  # shown by the test, not lost with the thread
-            failures.append(failure)
-
-    python = threading.Thread(target=run_python_side)
-    python.start()
-    try:
+    with running_in_a_thread(python_side, *steps):
         expect(status(page)).to_have_text("Connected", timeout=20_000)
         picture = page.get_by_label("Remote video")
         page.bring_to_front()
@@ -288,11 +281,34 @@ def test_a_python_peer_switching_to_its_screen_and_back_mid_call_is_seen_at_once
         steps[1].set()
         expect(picture).to_have_css("object-fit", "cover")
         assert_receives_video(page, within_seconds=4)  # the pattern moves again
+
+
+@contextmanager
+def running_in_a_thread(
+    python_side: Callable[[], Coroutine[Any, Any, None]], *stops: threading.Event
+) -> Iterator[None]:
+    """Runs a Python peer (`python_side`, on an event loop of its own) in a thread
+    while the test drives the page. On the way out `stops` are set (the peer waits
+    for them to go on, and hangs up after the last), the thread is waited for, and
+    what failed in it fails the test rather than being lost with the thread."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(python_side())
+        except BaseException as failure:
+            failures.append(failure)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield
     finally:
-        for step in steps:
-            step.set()
-        python.join(30)
-        assert failures == []
+        for stop in stops:
+            stop.set()
+        thread.join(30)
+        if failures:
+            raise failures[0]
 
 
 # The sound the page received from the other person over a window (inbound-rtp): its
@@ -340,24 +356,10 @@ def test_a_python_peers_sound_that_comes_in_bunches_is_heard_whole_in_the_page(
             await asyncio.to_thread(hang_up.wait, 30)
         media.close()
 
-    failures: list[BaseException] = []
-
-    def run_python_side() -> None:
-        try:
-            asyncio.run(python_side())
-        except BaseException as failure:  # shown by the test, not lost with the thread
-            failures.append(failure)
-
-    python = threading.Thread(target=run_python_side)
-    python.start()
-    try:
+    with running_in_a_thread(python_side, hang_up):
         expect(status(page)).to_have_text("Connected", timeout=20_000)
         page.wait_for_timeout(1000)  # the page's jitter buffer settles to the bunches
         received = page.evaluate(SOUND_RECEIVED, 3000)
-    finally:
-        hang_up.set()
-        python.join(30)
-    assert failures == []
     # 50 packets a second are sent. One frame of each bunch gave the page 30 of 150,
     # and 80 % of what it played was made up; all of it gives 150, and none.
     assert received["packets"] >= 120, received
