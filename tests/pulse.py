@@ -2,8 +2,8 @@
 in a runtime directory of its own, stopped by PID. Its default microphone hears a sine
 tone: a desktop's sound, with no sound card. It is the monitor of a sink that plays
 the tone (`module-sine`), which gives its sound as often as a recording program asks,
-as a microphone's source does; `module-sine-source` gives it in blocks of two
-seconds whatever is asked (its latency is fixed), which no microphone does. Clients find it
+as a microphone's source does; `module-sine-source` gives it in blocks of two seconds
+whatever is asked (its latency is fixed), which no microphone does. Clients find it
 as a desktop session's programs do, through `XDG_RUNTIME_DIR` (`client_env`); ALSA's
 `default` device goes to it through the `pulse` plugin (libasound2-plugins)."""
 
